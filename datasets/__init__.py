@@ -1,0 +1,1 @@
+"""tf.data input pipelines, the built-in synthetic data and dataset preparation."""

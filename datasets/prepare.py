@@ -1,0 +1,212 @@
+"""Download, verify and lay out the real datasets (needs internet once; checksums always).
+
+    python -m datasets.prepare --name=facades --out=data/facades            # thesis split 400/206
+    python -m datasets.prepare --name=facades --layout=pix2pix --out=data/facades-pix2pix
+    python -m datasets.prepare --name=cityscapes --archive=~/Downloads/cityscapes.tar.gz
+
+``--archive`` uses a file you already have; it is verified like a download. Nothing is written to
+--out unless the checksum matches and the whole conversion succeeded (it is built in a temporary
+folder and renamed). A failed check keeps the file and says what was expected.
+"""
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+
+import cv2
+
+from datasets.files import DataError, list_images
+
+
+@dataclasses.dataclass(frozen=True)
+class Archive:
+    url: str
+    algorithm: str            # hashlib name
+    digest: str
+    kind: str                 # "pix2pix": side-by-side pairs, photo left; "cyclegan": trainA/...
+    test_splits: tuple = ("test",)
+    size: int = 0             # bytes; 0 = not published
+    source: str = ""
+
+
+ARCHIVES = {
+    # CMP facades as pix2pix distributes them: 400 train, 100 val, 106 test; val + test is the
+    # thesis's 206-image test set. MD5 as listed by TheProjectsGuy/MLHub (no official checksum is
+    # published; if a download disagrees, check it and pass --checksum=md5:<hex>).
+    "facades": Archive("http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz", "md5",
+                       "e2e25dd517e9d15828416ab329da2854", "pix2pix", ("val", "test"),
+                       source="TheProjectsGuy/MLHub src/mlhub/pix2pix/data.py"),
+    # Cityscapes as pix2pix distributes it: 2975 train, 500 val (the thesis's test set).
+    "cityscapes": Archive("http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/cityscapes.tar.gz",
+                          "md5", "32569df708076e427e9cd02abbca7748", "pix2pix", ("val",),
+                          source="TheProjectsGuy/MLHub src/mlhub/pix2pix/data.py"),
+    # CycleGAN's own zips (A = photo, B = label); SHA-256 and sizes from tensorflow/datasets.
+    "facades_cyclegan": Archive("https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/facades.zip",
+                                "sha256", "9a31ebf3a31b9b5cd195dd5bf62e9308e00cb94604d1019e3889ac84248695c0",
+                                "cyclegan", size=35135868,
+                                source="tensorflow/datasets url_checksums/cycle_gan.txt"),
+    "cityscapes_cyclegan": Archive("https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/cityscapes.zip",
+                                   "sha256", "d2f6910fd056c1ee9873777ae838e7ac4a2c833598ae62a04188e5ab2f4ea036",
+                                   "cyclegan", size=279601602,
+                                   source="tensorflow/datasets url_checksums/cycle_gan.txt"),
+}
+
+
+def file_digest(filename, algorithm):
+    h = hashlib.new(algorithm)
+    with open(filename, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(filename, archive, checksum=None):
+    """Raises DataError unless the file has the expected size and checksum ('algo:hex' overrides)."""
+    algorithm, digest = checksum.split(":", 1) if checksum else (archive.algorithm, archive.digest)
+    if archive.size and not checksum and os.path.getsize(filename) != archive.size:
+        raise DataError(f"{filename}: {os.path.getsize(filename)} bytes, expected {archive.size} "
+                        f"(a truncated or different file); it was kept for inspection")
+    actual = file_digest(filename, algorithm)
+    if actual != digest.lower():
+        raise DataError(f"{filename}: {algorithm} {actual}, expected {digest} ({archive.source or 'given'}). "
+                        "The file was kept. If you trust it, rerun with "
+                        f"--archive={filename} --checksum={algorithm}:{actual}")
+
+
+def download(url, filename):
+    """Downloads to filename via a .part file, so an interrupted download is never mistaken for one."""
+    os.makedirs(os.path.dirname(os.path.abspath(filename)), exist_ok=True)
+    part = filename + ".part"
+    print(f"downloading {url} -> {filename}", file=sys.stderr)
+    with urllib.request.urlopen(url) as response, open(part, "wb") as out:
+        shutil.copyfileobj(response, out, 1 << 20)
+    os.replace(part, filename)
+    return filename
+
+
+def _extract(filename, dest):
+    if zipfile.is_zipfile(filename):
+        with zipfile.ZipFile(filename) as z:
+            for member in z.namelist():
+                if os.path.isabs(member) or ".." in member.split("/"):
+                    raise DataError(f"{filename}: unsafe path {member!r} in archive")
+            z.extractall(dest)
+    elif tarfile.is_tarfile(filename):
+        with tarfile.open(filename) as t:
+            t.extractall(dest, filter="data")
+    else:
+        raise DataError(f"{filename}: neither a zip nor a tar archive")
+    entries = [e for e in os.listdir(dest) if not e.startswith(".")]
+    return os.path.join(dest, entries[0]) if len(entries) == 1 and os.path.isdir(os.path.join(dest, entries[0])) else dest
+
+
+def _split_pairs(src_dirs, dest_a, dest_b):
+    """Splits side-by-side pairs: the left half (A, photo) as JPEG quality 100, the right half
+    (B, label map) as PNG, so that no second lossy pass blurs the label colours. Returns the count."""
+    os.makedirs(dest_a)
+    os.makedirs(dest_b)
+    count = 0
+    for split_dir in src_dirs:
+        prefix = os.path.basename(split_dir)
+        for filename in list_images(split_dir):
+            image = cv2.imread(filename, cv2.IMREAD_COLOR)
+            if image is None:
+                raise DataError(f"{filename}: cannot be decoded")
+            if image.shape[1] % 2:
+                raise DataError(f"{filename}: width {image.shape[1]} is odd, not a side-by-side pair")
+            half = image.shape[1] // 2
+            stem = f"{prefix}_{os.path.splitext(os.path.basename(filename))[0]}"
+            if not (cv2.imwrite(os.path.join(dest_a, stem + ".jpg"), image[:, :half], [cv2.IMWRITE_JPEG_QUALITY, 100])
+                    and cv2.imwrite(os.path.join(dest_b, stem + ".png"), image[:, half:])):
+                raise OSError(f"could not write {stem} under {os.path.dirname(dest_a)}")
+            count += 1
+    return count
+
+
+def _layout(root, archive, layout, dest):
+    counts = {}
+    if archive.kind == "cyclegan":
+        if layout != "unpaired":
+            raise DataError("--layout=pix2pix needs a pix2pix archive; this one is unpaired")
+        for sub in ("trainA", "trainB", "testA", "testB"):
+            shutil.move(os.path.join(root, sub), os.path.join(dest, sub))
+            counts[sub] = len(list_images(os.path.join(dest, sub)))
+        return counts
+    splits = {"train": [os.path.join(root, "train")],
+              "test": [os.path.join(root, s) for s in archive.test_splits]}
+    for split, dirs in splits.items():
+        missing = [d for d in dirs if not os.path.isdir(d)]
+        if missing:
+            raise DataError(f"archive lacks {', '.join(os.path.basename(d) for d in missing)}/")
+        if layout == "pix2pix":
+            for d in dirs:
+                shutil.move(d, os.path.join(dest, os.path.basename(d)))
+                counts[os.path.basename(d)] = len(list_images(os.path.join(dest, os.path.basename(d))))
+        else:
+            n = _split_pairs(dirs, os.path.join(dest, split + "A"), os.path.join(dest, split + "B"))
+            counts[split + "A"] = counts[split + "B"] = n
+    return counts
+
+
+def prepare(archive, out, *, layout="unpaired", archive_file=None, download_dir="data/downloads",
+            checksum=None, name=""):
+    """Verifies (downloading if needed) and lays out one dataset at ``out``; returns the counts."""
+    if os.path.exists(out) and os.listdir(out):
+        raise DataError(f"{out}: already exists and is not empty; remove it or choose another --out")
+    filename = os.path.expanduser(archive_file) if archive_file else os.path.join(
+        download_dir, os.path.basename(archive.url))
+    if archive_file and not os.path.isfile(filename):
+        raise DataError(f"{filename}: --archive file not found")
+    if not os.path.isfile(filename):
+        download(archive.url, filename)
+    verify(filename, archive, checksum)
+    parent = os.path.dirname(os.path.abspath(out))
+    os.makedirs(parent, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".prepare-", dir=parent)
+    try:
+        root = _extract(filename, os.path.join(work, "extracted"))
+        dest = os.path.join(work, "dataset")
+        os.makedirs(dest)
+        counts = _layout(root, archive, layout, dest)
+        with open(os.path.join(dest, "PREPARED.json"), "w", encoding="utf-8") as f:
+            json.dump({"name": name, "url": archive.url, archive.algorithm: archive.digest,
+                       "layout": layout, "counts": counts}, f, indent=2)
+        if os.path.exists(out):
+            os.rmdir(out)
+        os.replace(dest, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return counts
+
+
+def main(argv):
+    del argv
+    from absl import flags as absl_flags
+    fv = absl_flags.FLAGS
+    try:
+        counts = prepare(ARCHIVES[fv.name], fv.out or os.path.join("data", fv.name), layout=fv.layout,
+                         archive_file=fv.archive, download_dir=fv.download_dir, checksum=fv.checksum,
+                         name=fv.name)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(f"prepared {fv.name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+if __name__ == "__main__":
+    from absl import app
+    from absl import flags as absl_flags
+    absl_flags.DEFINE_enum("name", "facades", sorted(ARCHIVES), "Dataset to prepare.")
+    absl_flags.DEFINE_string("out", None, "Destination folder (default data/<name>).")
+    absl_flags.DEFINE_enum("layout", "unpaired", ["unpaired", "pix2pix"], "unpaired: trainA/ trainB/ "
+                           "testA/ testB/ (--dataset=unpaired); pix2pix: side-by-side train/ val/ test/.")
+    absl_flags.DEFINE_string("archive", None, "Use this local archive instead of downloading.")
+    absl_flags.DEFINE_string("download_dir", "data/downloads", "Where downloads are kept.")
+    absl_flags.DEFINE_string("checksum", None, "Override the expected checksum, as algo:hex.")
+    app.run(main)

@@ -1,0 +1,1 @@
+"""Restoring trained generators from workdirs, inference, and (later) the thesis's tables."""

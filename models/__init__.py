@@ -1,0 +1,1 @@
+"""Networks and objectives (keras.layers / keras.ops only, so any Keras backend can train them)."""

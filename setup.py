@@ -1,0 +1,26 @@
+"""cyclegan-swapgan: TensorFlow 2 / Keras 3 reproduction of chapter 8 of Yu Liu's thesis (Leiden, 2018)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="cyclegan-swapgan",
+    version="0.1.0",
+    description=("Cycle-consistent translation (GAN, Vanilla, Long, Nest CycleGAN) and SwapGAN "
+                 "in TensorFlow 2 / Keras 3"),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["models", "models.*", "training", "training.*", "datasets",
+                                    "datasets.*", "evaluation", "evaluation.*", "flags", "flags.*"]),
+    install_requires=[
+        # tensorflow-addons is deliberately absent: it is end-of-life and fails to import under Keras 3.
+        "tensorflow==2.21.0",
+        "keras>=3.10,<4",
+        "numpy>=1.26",
+        "opencv-python-headless>=4.8",
+        "absl-py>=2.1",
+        "tensorboard>=2.16",  # tf.summary needs it; TensorFlow 2.21 no longer installs it
+        "scikit-image>=0.22",
+        "matplotlib>=3.8",
+        "pytest>=8",
+    ],
+)

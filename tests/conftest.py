@@ -1,0 +1,33 @@
+"""Shared fixtures: the real facades in ../shared and tiny CPU-sized configurations."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pathlib  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+FACADES = REPO.parent / "shared" / "data" / "facades"
+TINY = dict(image_size=32, load_size=36, ngf=8, ndf=8, n_blocks=2)
+
+
+@pytest.fixture(scope="session")
+def facades():
+    if not (FACADES / "trainA").is_dir():
+        pytest.fail(f"{FACADES}: the real facades are expected beside the repository (../shared)")
+    return str(FACADES)
+
+
+@pytest.fixture
+def tiny_config(tmp_path, facades):
+    """A factory of 32-px CycleConfigs on the real facades, writing under tmp_path."""
+    from training.config import CycleConfig
+
+    def make(**overrides):
+        values = dict(workdir=str(tmp_path / "run"), dataset="unpaired", data_dir=facades, **TINY,
+                      log_every=1, sample_every=1000, checkpoint_every=1000, num_samples=2)
+        values.update(overrides)
+        return CycleConfig(**values)
+
+    return make

@@ -1,0 +1,128 @@
+"""The command line end to end on the real facades at 32 px: train, resume, infer, benchmark."""
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import pytest
+
+from tests.conftest import REPO
+
+VARIANTS = {"gan": [], "vanilla": [], "long": ["--M=2"], "nest": ["--M=2", "--N=2"]}
+TINY_FLAGS = ["--image_size=32", "--ngf=8", "--ndf=8", "--n_blocks=2"]
+
+
+def _command(module, *args):
+    return [sys.executable, "-m", module, *args]
+
+
+def _run(module, *args, timeout=600):
+    return subprocess.run(_command(module, *args), cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _train_args(workdir, facades, variant, *extra):
+    return [f"--variant={variant}", *VARIANTS[variant], "--dataset=unpaired", f"--data_dir={facades}",
+            *TINY_FLAGS, "--max_steps=3", "--log_every=2", "--sample_every=3", "--checkpoint_every=2",
+            f"--workdir={workdir}", *extra]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, facades):
+    """All four variants trained for 3 steps, concurrently (compilation dominates)."""
+    root = tmp_path_factory.mktemp("cli")
+    procs = {v: subprocess.Popen(_command("training.cycle", *_train_args(root / v, facades, v)), cwd=REPO,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for v in VARIANTS}
+    results = {}
+    for v, p in procs.items():
+        out, err = p.communicate(timeout=900)
+        results[v] = (p.returncode, out, err)
+    return root, results
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_training_writes_the_whole_workdir(trained, variant):
+    root, results = trained
+    code, _, err = results[variant]
+    assert code == 0, err[-3000:]
+    workdir = root / variant
+    config = json.loads((workdir / "config.json").read_text())
+    assert config["trainer"] == "cycle" and config["config"]["variant"] == variant
+    assert f"--variant={variant}" in (workdir / "flags.txt").read_text().splitlines()
+    records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 3]  # every --log_every steps and the final step
+    expected = {"g/adv_a", "g/adv_b", "g/total", "d/real_a", "d/fake_a", "d/real_b", "d/fake_b", "d/total"}
+    if variant != "gan":
+        expected |= {"g/cycle_a", "g/cycle_b"}
+    if variant == "nest":
+        expected |= {"g/inner_a", "g/inner_b", "g/sim"}
+    assert expected <= set(records[-1])
+    assert sorted(os.listdir(workdir / "checkpoints")) == sorted(
+        ["checkpoint", "ckpt-2.index", "ckpt-2.data-00000-of-00001", "ckpt-3.index", "ckpt-3.data-00000-of-00001"])
+    grid = cv2.imread(str(workdir / "samples" / "a_step0000003.png"))
+    M = 2 if variant in ("long", "nest") else 1
+    columns = 1 + M + (0 if variant == "gan" else M)  # input, chain outputs, return-chain outputs
+    assert grid.shape[:2] == (4 * 34 + 2, columns * 34 + 2)  # --num_samples=4 rows
+    assert (workdir / "samples" / "b_step0000003.png").exists()
+    assert any(f.startswith("events.out.tfevents") for f in os.listdir(workdir / "tensorboard"))
+    assert "step 3/3" in err  # the progress line
+
+
+def test_rerunning_a_finished_run_says_so(trained, facades):
+    root, _ = trained
+    result = _run("training.cycle", *_train_args(root / "long", facades, "long"))
+    assert result.returncode == 0
+    assert "finished (step 3 of 3); nothing to do" in result.stderr
+
+
+def test_rerunning_with_other_settings_is_refused(trained, facades):
+    root, _ = trained
+    result = _run("training.cycle", *_train_args(root / "vanilla", facades, "vanilla", "--lambda_cycle=5"))
+    assert result.returncode == 2
+    assert "--lambda_cycle: 10.0 in" in result.stderr and "choose another --workdir" in result.stderr
+
+
+def test_translate_writes_one_image_per_input(trained, facades, tmp_path):
+    root, _ = trained
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in sorted(os.listdir(os.path.join(facades, "testB")))[:3]:
+        os.symlink(os.path.join(facades, "testB", name), inputs / name)
+    result = _run("evaluation.translate", f"--workdir={root / 'long'}", f"--input={inputs}",
+                  "--direction=b2a", "--intermediate", f"--output={tmp_path / 'out'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = sorted(os.listdir(tmp_path / "out"))
+    assert written == sorted([n.replace(".png", ".png") for n in os.listdir(inputs)] + ["intermediate"])
+    assert cv2.imread(str(tmp_path / "out" / written[0])).shape == (32, 32, 3)
+    assert len(os.listdir(tmp_path / "out" / "intermediate")) == 3
+    missing = _run("evaluation.translate", f"--workdir={tmp_path / 'none'}", f"--input={inputs}")
+    assert missing.returncode == 2 and "config.json: not found" in missing.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--M=0"], "error: --M=0: must be >= 1"),
+    (["--variant=vanilla", "--N=3"], "error: --N=3: --variant=vanilla has one generator per direction"),
+    (["--image_size=30"], "error: --image_size=30: must be a multiple of 4"),
+    (["--data_dir=/nonexistent/facades"], "python -m datasets.prepare --name=facades"),
+    (["extra_argument"], "unexpected arguments: extra_argument"),
+])
+def test_bad_command_lines_fail_clearly_and_write_nothing(tmp_path, args, message):
+    result = _run("training.cycle", f"--workdir={tmp_path / 'w'}", *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "w").exists()
+
+
+def test_offline_synthetic_run_and_benchmark(tmp_path):
+    result = _run("training.cycle", "--dataset=synthetic", f"--data_dir={tmp_path / 'syn'}",
+                  "--variant=long", *TINY_FLAGS, "--max_steps=2", f"--workdir={tmp_path / 'w'}",
+                  "--jit_compile=false")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(os.listdir(tmp_path / "syn" / "testB")) == 206
+    assert (tmp_path / "w" / "checkpoints" / "ckpt-2.index").exists()
+    bench = _run("training.benchmark", "--variant=vanilla", *TINY_FLAGS, "--steps=1", "--warmup=0",
+                 "--xla=off")
+    assert bench.returncode == 0, bench.stderr[-2000:]
+    assert "XLA off:" in bench.stdout and "images/s" in bench.stdout

@@ -1,0 +1,1 @@
+"""Train steps, the training loop, checkpoints, summaries and the training entry points."""

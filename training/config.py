@@ -1,0 +1,153 @@
+"""Frozen run configurations: the one object an entry point builds from flags.
+
+Field names equal flag names, so a validation error can name the flag. A config round-trips through
+``config.json`` in the workdir, which is how resumed runs and evaluation rebuild the same models.
+"""
+import dataclasses
+import json
+import os
+
+from models.cycle import VARIANTS
+
+DATASETS = ("synthetic", "unpaired", "pix2pix")
+DIRECTIONS = ("AtoB", "BtoA")
+DEFAULT_DATA_DIRS = {"unpaired": "data/facades", "pix2pix": "data/facades-pix2pix",
+                     "synthetic": "data/synthetic-facades"}
+# Fields that may change between a run and its resumption without changing what is computed.
+RESUMABLE_FIELDS = frozenset({"workdir", "log_every", "sample_every", "checkpoint_every",
+                              "keep_checkpoints", "num_samples", "jit_compile"})
+
+
+class ConfigError(ValueError):
+    """A flag value that cannot work; the message starts with the flag."""
+
+
+def _resolve(config, name, value):
+    """Fills a field left as None with its derived default (the dataclass is frozen)."""
+    if getattr(config, name) is None:
+        object.__setattr__(config, name, value)
+
+
+def _check(ok, flag, value, reason):
+    if not ok:
+        raise ConfigError(f"--{flag}={value}: {reason}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Settings every trainer shares (loop, optimiser, schedule, logging)."""
+
+    workdir: str = "runs/default"
+    seed: int = 0
+    batch_size: int = 1
+    epochs: int = 200
+    decay_epochs: int | None = None  # linear decay to zero over the last ones; None: epochs // 2
+    max_steps: int = 0               # > 0 overrides the length given by epochs
+    learning_rate: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    weight_decay: float = 5e-4       # decoupled (keras Adam weight_decay), thesis 8.1.3
+    log_every: int = 100
+    sample_every: int = 1000
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    num_samples: int = 4             # images per domain in the sample grids
+    jit_compile: bool = True
+
+    def __post_init__(self):
+        _resolve(self, "decay_epochs", self.epochs // 2)
+        _check(bool(self.workdir), "workdir", self.workdir, "must not be empty")
+        _check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
+        _check(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
+        _check(0 <= self.decay_epochs <= self.epochs, "decay_epochs", self.decay_epochs,
+               f"must lie in [0, --epochs={self.epochs}]")
+        _check(self.max_steps >= 0, "max_steps", self.max_steps, "must be >= 0 (0: use --epochs)")
+        _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
+        _check(0 <= self.beta1 < 1, "beta1", self.beta1, "must lie in [0, 1)")
+        _check(0 <= self.beta2 < 1, "beta2", self.beta2, "must lie in [0, 1)")
+        _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
+        for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_samples"):
+            _check(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
+
+    def total_steps(self, steps_per_epoch):
+        return self.max_steps or self.epochs * steps_per_epoch
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
+        return cls(**values)
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
+
+@dataclasses.dataclass(frozen=True)
+class CycleConfig(TrainConfig):
+    """A CycleGAN-family run (thesis 8.1). Defaults are the thesis settings (8.1.3).
+
+    Fields left None get derived defaults: M = 2 for long/nest and 1 otherwise, N = M for
+    long/nest, data_dir by dataset, load_size = image_size * 286 / 256, n_blocks 9 at >= 256 px
+    and 6 below (CycleGAN's choices).
+    """
+
+    workdir: str = "runs/cycle"
+    variant: str = "long"
+    M: int | None = None
+    N: int | None = None
+    share_weights: bool = False
+    dataset: str = "unpaired"
+    data_dir: str | None = None
+    direction: str = "AtoB"
+    skip_corrupt_images: bool = False
+    image_size: int = 256
+    load_size: int | None = None
+    flip: bool = True
+    ngf: int = 64
+    ndf: int = 64
+    n_blocks: int | None = None
+    lambda_cycle: float = 10.0
+    lambda_sim: float = 1.0
+    lambda_identity: float = 0.0
+    halve_d_loss: bool = True
+    pool_size: int = 50
+
+    def __post_init__(self):
+        super().__post_init__()
+        chains = self.variant in ("long", "nest")
+        _resolve(self, "M", 2 if chains else 1)
+        _resolve(self, "N", self.M if chains else 1)
+        _resolve(self, "data_dir", DEFAULT_DATA_DIRS.get(self.dataset, ""))
+        if self.data_dir:  # absolute, so that a rerun from another folder cannot read other data
+            object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
+        _resolve(self, "load_size", self.image_size * 286 // 256)
+        _resolve(self, "n_blocks", 9 if self.image_size >= 256 else 6)
+        _check(self.variant in VARIANTS, "variant", self.variant, f"must be one of {', '.join(VARIANTS)}")
+        for name in ("M", "N"):
+            value = getattr(self, name)
+            _check(value >= 1, name, value, "must be >= 1")
+            if self.variant in ("gan", "vanilla"):
+                _check(value == 1, name, value,
+                       f"--variant={self.variant} has one generator per direction; "
+                       "use --variant=long or --variant=nest for chains")
+        _check(self.dataset in DATASETS, "dataset", self.dataset, f"must be one of {', '.join(DATASETS)}")
+        _check(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
+        _check(self.direction in DIRECTIONS, "direction", self.direction, "must be AtoB or BtoA")
+        _check(self.image_size >= 32 and self.image_size % 4 == 0, "image_size", self.image_size,
+               "must be a multiple of 4 (two stride-2 convs in the generator) and >= 32 "
+               "(the PatchGAN map is empty below 24 px)")
+        _check(self.load_size >= self.image_size, "load_size", self.load_size,
+               f"must be >= --image_size={self.image_size} (images are resized, then cropped)")
+        for name in ("ngf", "ndf"):
+            _check(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
+        _check(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
+        for name in ("lambda_cycle", "lambda_sim", "lambda_identity"):
+            _check(getattr(self, name) >= 0, name, getattr(self, name), "must be >= 0")
+        _check(self.pool_size >= 0, "pool_size", self.pool_size, "must be >= 0 (0 disables the pool)")

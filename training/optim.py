@@ -1,0 +1,41 @@
+"""Adam with the thesis schedule: constant learning rate, then linear decay to zero (8.1.3)."""
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="cyclegan_swapgan")
+class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """``base`` for steps < decay_start, then linear to 0 at ``total_steps``.
+
+    CycleGAN's per-epoch rule, applied per step so that it also holds for --max_steps runs.
+    """
+
+    def __init__(self, base, decay_start, total_steps):
+        self.base, self.decay_start, self.total_steps = float(base), int(decay_start), int(total_steps)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        span = max(self.total_steps - self.decay_start, 1)
+        frac = ops.clip((step - self.decay_start) / span, 0.0, 1.0)
+        return self.base * (1.0 - frac)
+
+    def get_config(self):
+        return {"base": self.base, "decay_start": self.decay_start, "total_steps": self.total_steps}
+
+
+def decay_start_step(total_steps, epochs, decay_epochs):
+    """The step where decay begins: the same share of the run as (epochs - decay_epochs) / epochs."""
+    return round(total_steps * (epochs - decay_epochs) / epochs)
+
+
+def make_adam(config, total_steps, name):
+    """One Adam per player (all generators; all discriminators), sharing the schedule.
+
+    Weight decay is Keras' decoupled form (w -= lr * wd * w each step); epsilon 1e-8 as in TF 1.x,
+    where the thesis was implemented.
+    """
+    schedule = ConstantThenLinearDecay(
+        config.learning_rate, decay_start_step(total_steps, config.epochs, config.decay_epochs),
+        total_steps)
+    return keras.optimizers.Adam(learning_rate=schedule, beta_1=config.beta1, beta_2=config.beta2,
+                                 epsilon=1e-8, weight_decay=config.weight_decay or None, name=name)

@@ -70,6 +70,21 @@ def test_step_eager_and_compiled_update_every_variable_identically(variant, M):
     assert agreement > 0.999, agreement
 
 
+def test_long_with_one_generator_each_way_trains_exactly_like_vanilla():
+    """The thesis's remark after (8.6), checked on whole train steps, not just on the losses."""
+    finals = {}
+    for variant in ("vanilla", "long"):
+        config = CycleConfig(variant=variant, M=1, N=1, **TINY)
+        state = build_state(config, total_steps=10)
+        step = make_cycle_train_step(state.nets, state.g_optimizer, state.d_optimizer, state.pool_a,
+                                     state.pool_b, state.step, config, jit_compile=False)
+        outs = [{k: float(v) for k, v in step(_batch(seed)).items()} for seed in range(2)]
+        finals[variant] = (outs, _snapshot(state))
+    assert finals["vanilla"][0] == finals["long"][0]
+    for x, y in zip(finals["vanilla"][1], finals["long"][1]):
+        np.testing.assert_array_equal(x, y)
+
+
 def test_step_with_shared_weights_and_identity_loss():
     config = CycleConfig(variant="long", M=3, N=2, share_weights=True, lambda_identity=0.5, **TINY)
     state, before, out = _one_step(config, jit=True)

@@ -28,6 +28,8 @@ def main(argv):
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)  # the loop has checkpointed and said so
 
 
 if __name__ == "__main__":

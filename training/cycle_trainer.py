@@ -1,6 +1,7 @@
 """Wires a CycleConfig into data, networks, optimisers, pools, checkpoint, train step and loop."""
 import dataclasses
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -74,8 +75,13 @@ def sample_grids(nets, variant, images_a, images_b):
 def train(config: CycleConfig, progress_stream=None):
     """Trains (or resumes) one run in ``config.workdir``; returns the loop's summary."""
     data = load_cycle_data(config)  # fails on bad data before anything is written
-    total = config.total_steps(data.steps_per_epoch(config.batch_size))
+    per_epoch = data.steps_per_epoch(config.batch_size)
+    total = config.total_steps(per_epoch)
     wd.prepare(config.workdir, config, TRAINER)
+    logging.info("%s CycleGAN, M=%d N=%d, %d px; A: %d train images, B: %d; %d steps of batch %d "
+                 "(%d per epoch); workdir %s", config.variant, config.M, config.N, config.image_size,
+                 len(data.train_a), len(data.train_b), total, config.batch_size, per_epoch,
+                 config.workdir)
     state = build_state(config, total)
     train_step = make_cycle_train_step(state.nets, state.g_optimizer, state.d_optimizer,
                                        state.pool_a, state.pool_b, state.step, config,

@@ -24,7 +24,7 @@ class ProgressBar:
         now = time.perf_counter()
         if values is not None:
             self.values = values
-        if now - self.rate_t >= 1.0 or force:
+        if step > self.rate_step and (now - self.rate_t >= 1.0 or force):
             self.rate = (step - self.rate_step) * self.batch_size / max(now - self.rate_t, 1e-9)
             self.rate_t, self.rate_step = now, step
         if self.interactive and (force or now - self.last_draw >= self.min_interval):

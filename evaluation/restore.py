@@ -18,9 +18,9 @@ def checkpoint_path(workdir, step=None):
         return latest
     candidate = os.path.join(directory, f"ckpt-{step}")
     if not tf.io.gfile.exists(candidate + ".index"):
-        kept = sorted(int(p.rsplit("-", 1)[1]) for p in
-                      tf.train.get_checkpoint_state(directory).all_model_checkpoint_paths) \
-            if tf.train.get_checkpoint_state(directory) else []
+        state = tf.train.get_checkpoint_state(directory)
+        paths = state.all_model_checkpoint_paths if state else []
+        kept = sorted(int(p.rsplit("-", 1)[1]) for p in paths)
         raise ConfigError(f"{candidate}: no checkpoint at step {step}; kept steps: {kept or 'none'}")
     return candidate
 

@@ -15,19 +15,14 @@ from training.config import ConfigError
 from training.cycle_step import make_cycle_train_step
 
 
-def _state_arrays(state):
-    ckpt = state.checkpoint()
-    return {name: value for name, value in _flatten(ckpt)}
-
-
-def _flatten(checkpoint):
-    path = checkpoint.save(os.path.join(_flatten.tmp, "probe"))
-    return [(n, tf.train.load_variable(path, n)) for n, _ in tf.train.list_variables(path)
-            if n != "_CHECKPOINTABLE_OBJECT_GRAPH" and "save_counter" not in n]
+def _state_arrays(state, directory):
+    """Every saved value of a state's checkpoint, by checkpoint key."""
+    path = state.checkpoint().save(os.path.join(directory, "probe"))
+    return {n: tf.train.load_variable(path, n) for n, _ in tf.train.list_variables(path)
+            if n != "_CHECKPOINTABLE_OBJECT_GRAPH" and "save_counter" not in n}
 
 
 def test_save_then_restore_reproduces_every_piece_of_state(tmp_path, tiny_config):
-    _flatten.tmp = str(tmp_path)
     config = tiny_config(variant="nest", pool_size=3, jit_compile=False)
     state = cycle_trainer.build_state(config, total_steps=10)
     step = make_cycle_train_step(state.nets, state.g_optimizer, state.d_optimizer, state.pool_a,
@@ -41,7 +36,8 @@ def test_save_then_restore_reproduces_every_piece_of_state(tmp_path, tiny_config
     fresh.checkpoint().restore(saved).assert_consumed()
     assert int(fresh.step.numpy()) == 2 and int(fresh.g_optimizer.iterations.numpy()) == 2
     np.testing.assert_array_equal(fresh.pool_a.images.numpy(), state.pool_a.images.numpy())
-    original, restored = _state_arrays(state), _state_arrays(fresh)
+    original = _state_arrays(state, str(tmp_path / "a"))
+    restored = _state_arrays(fresh, str(tmp_path / "b"))
     assert original.keys() == restored.keys() and len(original) > 100
     for name in original:
         np.testing.assert_array_equal(original[name], restored[name], err_msg=name)
@@ -104,16 +100,15 @@ class Toy(tf.Module):
         self.w = tf.Variable(0.0)
         self.step = tf.Variable(0, dtype=tf.int64)
 
+    def train_step(self, x):
+        self.w.assign_add(x)
+        self.step.assign_add(1)
+        return {"loss": self.w * 2.0}
+
 
 def test_the_loop_is_model_agnostic_logs_samples_and_survives_interrupts(tmp_path):
     toy, workdir = Toy(), str(tmp_path / "toy")
     os.makedirs(workdir)
-
-    @tf.function
-    def train_step(x):
-        toy.w.assign_add(x)
-        toy.step.assign_add(1)
-        return {"loss": toy.w * 2.0}
 
     def batches(stop_at=None):
         def make(start):
@@ -126,15 +121,14 @@ def test_the_loop_is_model_agnostic_logs_samples_and_survives_interrupts(tmp_pat
     settings = loop.LoopSettings(total_steps=6, batch_size=1, log_every=4, sample_every=3,
                                  checkpoint_every=100, keep_checkpoints=2)
     samples = lambda: {"grid": np.zeros((4, 4, 3), np.uint8)}  # noqa: E731
-    kwargs = dict(workdir=workdir, settings=settings, step=toy.step, train_step=train_step,
+    kwargs = dict(workdir=workdir, settings=settings, step=toy.step, train_step=tf.function(toy.train_step),
                   make_samples=samples, progress_stream=io.StringIO())
     with pytest.raises(KeyboardInterrupt):
         loop.run(checkpoint=tf.train.Checkpoint(toy=toy), make_batches=batches(stop_at=5), **kwargs)
     assert tf.train.latest_checkpoint(os.path.join(workdir, wd.CHECKPOINT_DIR)).endswith("ckpt-5")
     toy2 = Toy()
-    kwargs.update(step=toy2.step)
-    summary = loop.run(checkpoint=tf.train.Checkpoint(toy=toy2), make_batches=batches(),
-                       **{**kwargs, "train_step": tf.function(lambda x: _toy_step(toy2, x))})
+    kwargs.update(step=toy2.step, train_step=tf.function(toy2.train_step))
+    summary = loop.run(checkpoint=tf.train.Checkpoint(toy=toy2), make_batches=batches(), **kwargs)
     assert summary == {"start_step": 5, "final_step": 6, "finished": True}
     assert float(toy2.w.numpy()) == 6.0
     records = wd.MetricsLog(workdir).records()
@@ -144,12 +138,6 @@ def test_the_loop_is_model_agnostic_logs_samples_and_survives_interrupts(tmp_pat
     assert sorted(os.listdir(os.path.join(workdir, wd.SAMPLES_DIR))) == [
         "grid_step0000003.png", "grid_step0000006.png"]
     assert os.listdir(os.path.join(workdir, wd.TENSORBOARD_DIR))
-
-
-def _toy_step(toy, x):
-    toy.w.assign_add(x)
-    toy.step.assign_add(1)
-    return {"loss": toy.w * 2.0}
 
 
 def test_evaluation_restores_the_trained_generators(tmp_path, tiny_config):

@@ -2,7 +2,7 @@
 import dataclasses
 import os
 
-from datasets.files import DataError, list_images, scan_images
+from datasets.files import DataError, fingerprint, list_images, scan_images
 from datasets.pipeline import Domain, fixed_images, unpaired_batches
 from datasets.synthetic_facades import ensure_synthetic_facades
 
@@ -31,6 +31,11 @@ class CycleData:
                                 batch_size=config.batch_size, image_size=config.image_size,
                                 load_size=config.load_size, flip=config.flip,
                                 start_step=start_step, total_steps=total_steps)
+
+    def fingerprint(self):
+        """The training files of both domains (config.json records it; a resume checks it)."""
+        return {f"train_{name}": {"half": domain.half, **fingerprint(domain.paths)}
+                for name, domain in (("a", self.train_a), ("b", self.train_b))}
 
     def sample_images(self, count, image_size):
         """Fixed test images of each domain for the sample grids."""

@@ -1,5 +1,6 @@
 """Finding and checking image files, with errors that name the path."""
 import concurrent.futures
+import hashlib
 import os
 
 from absl import logging
@@ -56,9 +57,18 @@ def scan_images(paths, *, skip_corrupt=False, check_shape=None, workers=8):
         more = f" and {len(corrupt) - 5} more" if len(corrupt) > 5 else ""
         if not skip_corrupt:
             raise DataError(f"{len(corrupt)} of {len(paths)} images cannot be decoded: {listing}{more}. "
-                            "Replace or remove them, or pass --skip_corrupt_images to train without them.")
+                            "Replace or remove them, or pass --skip_corrupt_images to go on without them.")
         logging.warning("skipping %d of %d undecodable images: %s%s", len(corrupt), len(paths), listing, more)
     kept = [(p, s) for p, (s, _) in zip(paths, results) if s is not None]
     if not kept:
         raise DataError(f"none of the {len(paths)} images could be decoded (first: {paths[0]})")
     return [p for p, _ in kept], [s for _, s in kept]
+
+
+def fingerprint(paths):
+    """{'files': n, 'sha256': hex} over the names and sizes of ``paths``: cheap, and it changes
+    when a file is added, removed, renamed or rewritten with another size."""
+    digest = hashlib.sha256()
+    for p in paths:
+        digest.update(f"{os.path.basename(p)}\0{os.path.getsize(p)}\n".encode())
+    return {"files": len(paths), "sha256": digest.hexdigest()[:16]}

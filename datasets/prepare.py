@@ -16,6 +16,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 
@@ -66,9 +67,23 @@ def file_digest(filename, algorithm):
     return h.hexdigest()
 
 
+def parse_checksum(checksum):
+    """'algo:hex' -> (algo, hex), checked before any download; errors name the flag."""
+    if ":" not in checksum:
+        raise DataError(f"--checksum={checksum}: expected ALGORITHM:HEX, e.g. md5:e2e25dd5...")
+    algorithm, digest = (part.strip().lower() for part in checksum.split(":", 1))
+    if algorithm not in hashlib.algorithms_available:
+        raise DataError(f"--checksum={checksum}: unknown hash algorithm {algorithm!r}; use one of "
+                        "md5, sha1, sha256, sha512")
+    if not digest or any(c not in "0123456789abcdef" for c in digest):
+        raise DataError(f"--checksum={checksum}: {digest!r} is not a hexadecimal digest")
+    return algorithm, digest
+
+
 def verify(filename, archive, checksum=None):
-    """Raises DataError unless the file has the expected size and checksum ('algo:hex' overrides)."""
-    algorithm, digest = checksum.split(":", 1) if checksum else (archive.algorithm, archive.digest)
+    """Raises DataError unless the file has the expected size and checksum ('algo:hex' overrides).
+    Returns the (algorithm, digest) that was checked."""
+    algorithm, digest = parse_checksum(checksum) if checksum else (archive.algorithm, archive.digest)
     if archive.size and not checksum and os.path.getsize(filename) != archive.size:
         raise DataError(f"{filename}: {os.path.getsize(filename)} bytes, expected {archive.size} "
                         f"(a truncated or different file); it was kept for inspection")
@@ -77,6 +92,7 @@ def verify(filename, archive, checksum=None):
         raise DataError(f"{filename}: {algorithm} {actual}, expected {digest} ({archive.source or 'given'}). "
                         "The file was kept. If you trust it, rerun with "
                         f"--archive={filename} --checksum={algorithm}:{actual}")
+    return algorithm, digest
 
 
 def download(url, filename):
@@ -84,24 +100,34 @@ def download(url, filename):
     os.makedirs(os.path.dirname(os.path.abspath(filename)), exist_ok=True)
     part = filename + ".part"
     print(f"downloading {url} -> {filename}", file=sys.stderr)
-    with urllib.request.urlopen(url) as response, open(part, "wb") as out:
-        shutil.copyfileobj(response, out, 1 << 20)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except (urllib.error.URLError, OSError) as e:
+        if os.path.exists(part):
+            os.remove(part)
+        reason = getattr(e, "reason", None) or getattr(e, "strerror", None) or e
+        raise DataError(f"{url}: download failed ({reason}). Check the network, or download the "
+                        f"file yourself and pass --archive=<file>") from e
     os.replace(part, filename)
     return filename
 
 
 def _extract(filename, dest):
-    if zipfile.is_zipfile(filename):
-        with zipfile.ZipFile(filename) as z:
-            for member in z.namelist():
-                if os.path.isabs(member) or ".." in member.split("/"):
-                    raise DataError(f"{filename}: unsafe path {member!r} in archive")
-            z.extractall(dest)
-    elif tarfile.is_tarfile(filename):
-        with tarfile.open(filename) as t:
-            t.extractall(dest, filter="data")
-    else:
-        raise DataError(f"{filename}: neither a zip nor a tar archive")
+    try:
+        if zipfile.is_zipfile(filename):
+            with zipfile.ZipFile(filename) as z:
+                for member in z.namelist():
+                    if os.path.isabs(member) or ".." in member.split("/"):
+                        raise DataError(f"{filename}: unsafe path {member!r} in archive")
+                z.extractall(dest)
+        elif tarfile.is_tarfile(filename):
+            with tarfile.open(filename) as t:
+                t.extractall(dest, filter="data")
+        else:
+            raise DataError(f"{filename}: neither a zip nor a tar archive")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
+        raise DataError(f"{filename}: damaged archive ({e})") from e
     entries = [e for e in os.listdir(dest) if not e.startswith(".")]
     return os.path.join(dest, entries[0]) if len(entries) == 1 and os.path.isdir(os.path.join(dest, entries[0])) else dest
 
@@ -129,21 +155,29 @@ def _split_pairs(src_dirs, dest_a, dest_b):
     return count
 
 
-def _layout(root, archive, layout, dest):
+def _check_kind(filename, root, archive, folders):
+    """A wrong archive (e.g. CycleGAN's zip for a pix2pix name) fails naming what it lacks."""
+    missing = [f for f in folders if not os.path.isdir(os.path.join(root, f))]
+    if missing:
+        found = sorted(e for e in os.listdir(root) if os.path.isdir(os.path.join(root, e)))
+        raise DataError(f"{filename}: not the {archive.kind} archive this --name expects: it lacks "
+                        f"{', '.join(m + '/' for m in missing)} (it holds {', '.join(found) or 'no folders'})")
+
+
+def _layout(filename, root, archive, layout, dest):
     counts = {}
     if archive.kind == "cyclegan":
         if layout != "unpaired":
             raise DataError("--layout=pix2pix needs a pix2pix archive; this one is unpaired")
+        _check_kind(filename, root, archive, ("trainA", "trainB", "testA", "testB"))
         for sub in ("trainA", "trainB", "testA", "testB"):
             shutil.move(os.path.join(root, sub), os.path.join(dest, sub))
             counts[sub] = len(list_images(os.path.join(dest, sub)))
         return counts
+    _check_kind(filename, root, archive, ("train", *archive.test_splits))
     splits = {"train": [os.path.join(root, "train")],
               "test": [os.path.join(root, s) for s in archive.test_splits]}
     for split, dirs in splits.items():
-        missing = [d for d in dirs if not os.path.isdir(d)]
-        if missing:
-            raise DataError(f"archive lacks {', '.join(os.path.basename(d) for d in missing)}/")
         if layout == "pix2pix":
             for d in dirs:
                 shutil.move(d, os.path.join(dest, os.path.basename(d)))
@@ -163,9 +197,11 @@ def prepare(archive, out, *, layout="unpaired", archive_file=None, download_dir=
         download_dir, os.path.basename(archive.url))
     if archive_file and not os.path.isfile(filename):
         raise DataError(f"{filename}: --archive file not found")
+    if checksum:
+        parse_checksum(checksum)  # a malformed --checksum fails before any download
     if not os.path.isfile(filename):
         download(archive.url, filename)
-    verify(filename, archive, checksum)
+    algorithm, digest = verify(filename, archive, checksum)
     parent = os.path.dirname(os.path.abspath(out))
     os.makedirs(parent, exist_ok=True)
     work = tempfile.mkdtemp(prefix=".prepare-", dir=parent)
@@ -173,9 +209,10 @@ def prepare(archive, out, *, layout="unpaired", archive_file=None, download_dir=
         root = _extract(filename, os.path.join(work, "extracted"))
         dest = os.path.join(work, "dataset")
         os.makedirs(dest)
-        counts = _layout(root, archive, layout, dest)
+        counts = _layout(filename, root, archive, layout, dest)
         with open(os.path.join(dest, "PREPARED.json"), "w", encoding="utf-8") as f:
-            json.dump({"name": name, "url": archive.url, archive.algorithm: archive.digest,
+            json.dump({"name": name, "url": archive.url, "archive": os.path.abspath(filename),
+                       algorithm: digest, "checksum_overridden": bool(checksum),
                        "layout": layout, "counts": counts}, f, indent=2)
         if os.path.exists(out):
             os.rmdir(out)
@@ -188,14 +225,11 @@ def prepare(archive, out, *, layout="unpaired", archive_file=None, download_dir=
 def main(argv):
     del argv
     from absl import flags as absl_flags
+    from flags.common import run_main
     fv = absl_flags.FLAGS
-    try:
-        counts = prepare(ARCHIVES[fv.name], fv.out or os.path.join("data", fv.name), layout=fv.layout,
-                         archive_file=fv.archive, download_dir=fv.download_dir, checksum=fv.checksum,
-                         name=fv.name)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    counts = run_main(lambda: prepare(
+        ARCHIVES[fv.name], fv.out or os.path.join("data", fv.name), layout=fv.layout,
+        archive_file=fv.archive, download_dir=fv.download_dir, checksum=fv.checksum, name=fv.name))
     print(f"prepared {fv.name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 

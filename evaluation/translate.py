@@ -6,7 +6,6 @@ Writes <output>/<name>.png for every input (default output: <workdir>/results/<d
 optionally with every intermediate generator output beside it.
 """
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -15,29 +14,43 @@ from absl import flags as absl_flags  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from datasets.files import DataError, list_images, scan_images  # noqa: E402
+from datasets.files import list_images, scan_images  # noqa: E402
 from datasets.pipeline import read_image, resize, to_unit_range  # noqa: E402
 from evaluation.restore import load_cycle_generators  # noqa: E402
+from flags.common import run_main  # noqa: E402
 from models.cycle import apply_chain  # noqa: E402
 from training import workdir as wd  # noqa: E402
 from training.config import ConfigError  # noqa: E402
 from training.summaries import to_uint8, write_png  # noqa: E402
 
 
+def output_names(paths):
+    """<stem>.png per input; inputs sharing a stem (x.jpg, x.png) keep their extension in the
+    name (x_jpg.png, x_png.png), so that no output overwrites another."""
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    clash = {s for s in stems if stems.count(s) > 1}
+    return [f"{s}_{os.path.splitext(p)[1].lstrip('.').lower()}" if s in clash else s
+            for s, p in zip(stems, paths)]
+
+
 def translate_folder(workdir, input_dir, direction, output_dir=None, step=None, batch_size=8,
-                     intermediate=False):
+                     intermediate=False, skip_corrupt_images=False):
     """Runs the a2b or b2a chain over every image of input_dir; returns the output folder."""
+    if batch_size < 1:
+        raise ConfigError(f"--batch_size={batch_size}: must be >= 1")
+    if direction not in ("a2b", "b2a"):
+        raise ConfigError(f"--direction={direction}: must be a2b or b2a")
     config, nets, restored = load_cycle_generators(workdir, step)
     chain = nets.a2b if direction == "a2b" else nets.b2a
-    paths, _ = scan_images(list_images(input_dir))
+    paths, _ = scan_images(list_images(input_dir), skip_corrupt=skip_corrupt_images)
+    names = output_names(paths)
     output_dir = output_dir or os.path.join(workdir, wd.RESULTS_DIR, f"{direction}_step{restored}")
     run = tf.function(lambda x: apply_chain(chain, x, training=False))
     for start in range(0, len(paths), batch_size):
         chunk = paths[start:start + batch_size]
         images = to_unit_range(tf.stack([resize(read_image(p), config.image_size) for p in chunk]))
         outputs = [np.asarray(o) for o in run(images)]
-        for i, p in enumerate(chunk):
-            stem = os.path.splitext(os.path.basename(p))[0]
+        for i, stem in enumerate(names[start:start + batch_size]):
             write_png(os.path.join(output_dir, stem + ".png"), to_uint8(outputs[-1][i]))
             if intermediate:
                 for k, o in enumerate(outputs[:-1], start=1):
@@ -49,13 +62,8 @@ def translate_folder(workdir, input_dir, direction, output_dir=None, step=None, 
 def main(argv):
     del argv
     fv = absl_flags.FLAGS
-    try:
-        out = translate_folder(fv.workdir, fv.input, fv.direction, fv.output, fv.step, fv.batch_size,
-                               fv.intermediate)
-    except (ConfigError, DataError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    print(out)
+    print(run_main(lambda: translate_folder(fv.workdir, fv.input, fv.direction, fv.output, fv.step,
+                                            fv.batch_size, fv.intermediate, fv.skip_corrupt_images)))
 
 
 if __name__ == "__main__":
@@ -67,4 +75,6 @@ if __name__ == "__main__":
     absl_flags.DEFINE_integer("step", None, "Checkpoint step (default: newest).")
     absl_flags.DEFINE_integer("batch_size", 8, "Images per forward pass.")
     absl_flags.DEFINE_boolean("intermediate", False, "Also write every intermediate generator output.")
+    absl_flags.DEFINE_boolean("skip_corrupt_images", False, "Skip undecodable inputs with a counted "
+                              "warning instead of stopping.")
     app.run(main)

@@ -1,7 +1,11 @@
-"""Flags every trainer shares; defaults are the thesis settings (8.1.3)."""
+"""Flags every trainer shares (defaults: the thesis settings, 8.1.3) and the exit conventions
+every entry point shares."""
+import signal
+import sys
+
 from absl import flags as absl_flags
 
-from training.config import TrainConfig
+from training.config import WEIGHT_DECAY_MODES, ConfigError, TrainConfig
 
 _DEFAULTS = TrainConfig()
 
@@ -21,8 +25,12 @@ def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs):
     absl_flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam learning rate.", flag_values=fv)
     absl_flags.DEFINE_float("beta1", _DEFAULTS.beta1, "Adam beta1.", flag_values=fv)
     absl_flags.DEFINE_float("beta2", _DEFAULTS.beta2, "Adam beta2.", flag_values=fv)
-    absl_flags.DEFINE_float("weight_decay", _DEFAULTS.weight_decay, "Decoupled weight decay.",
+    absl_flags.DEFINE_float("weight_decay", _DEFAULTS.weight_decay, "Weight decay (thesis: 5e-4).",
                             flag_values=fv)
+    absl_flags.DEFINE_enum("weight_decay_mode", _DEFAULTS.weight_decay_mode, WEIGHT_DECAY_MODES,
+                           "decoupled: Keras Adam's decay, w -= lr * wd * w per step (nearly inert "
+                           "at 5e-4); l2: a TF1-style penalty wd * sum(w^2) / 2 over the conv kernels "
+                           "added to each loss.", flag_values=fv)
     absl_flags.DEFINE_integer("log_every", _DEFAULTS.log_every, "Steps between metrics records "
                               "(means over the interval).", flag_values=fv)
     absl_flags.DEFINE_integer("sample_every", _DEFAULTS.sample_every, "Steps between sample grids.",
@@ -35,6 +43,10 @@ def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs):
                               "Images per domain in each sample grid.", flag_values=fv)
     absl_flags.DEFINE_boolean("jit_compile", _DEFAULTS.jit_compile,
                               "Compile the train step with XLA.", flag_values=fv)
+    absl_flags.DEFINE_boolean("extend", False, "Continue a finished (or running) run for longer: "
+                              "--epochs, --decay_epochs and --max_steps may differ from config.json; "
+                              "the learning-rate schedule is recomputed from the new length and the "
+                              "change is recorded in config.json's history.", flag_values=fv)
 
 
 def train_values(fv):
@@ -43,6 +55,24 @@ def train_values(fv):
         workdir=fv.workdir, seed=fv.seed, batch_size=fv.batch_size, epochs=fv.epochs,
         decay_epochs=fv.decay_epochs,
         max_steps=fv.max_steps, learning_rate=fv.learning_rate, beta1=fv.beta1, beta2=fv.beta2,
-        weight_decay=fv.weight_decay, log_every=fv.log_every, sample_every=fv.sample_every,
+        weight_decay=fv.weight_decay, weight_decay_mode=fv.weight_decay_mode, log_every=fv.log_every, sample_every=fv.sample_every,
         checkpoint_every=fv.checkpoint_every, keep_checkpoints=fv.keep_checkpoints,
         num_samples=fv.num_samples, jit_compile=fv.jit_compile)
+
+
+def run_main(work):
+    """Runs an entry point's work: a one-line ``error:`` and status 2 for bad flags, data, files or
+    workdirs (ConfigError, DataError), 1 for a diverged run, 128 + signal after an interrupt (the
+    loop has checkpointed and said so)."""
+    from datasets.files import DataError  # here, so that importing flags never imports TensorFlow
+
+    try:
+        return work()
+    except (ConfigError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except FloatingPointError as e:
+        print(f"error: training diverged: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt as e:
+        sys.exit(128 + getattr(e, "signum", signal.SIGINT))

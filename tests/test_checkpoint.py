@@ -77,21 +77,42 @@ def test_a_resumed_run_continues_exactly_where_it_stopped(tmp_path, tiny_config)
     assert again == {"start_step": 4, "final_step": 4, "finished": True}
 
 
-def test_resuming_with_other_settings_is_refused_but_logging_may_change(tmp_path, tiny_config):
-    config = tiny_config(variant="long")
-    wd.prepare(config.workdir, config, "cycle")
+def test_rerun_rules_of_a_real_run_flags_file_and_extend(tmp_path, tiny_config):
+    config = tiny_config(variant="long", max_steps=2, jit_compile=False)
+    cycle_trainer.train(config, progress_stream=io.StringIO())
     with pytest.raises(ConfigError, match=r"--lambda_cycle: 10\.0 in .*config\.json, 5\.0 now"):
-        wd.prepare(config.workdir, tiny_config(variant="long", lambda_cycle=5.0), "cycle")
-    wd.prepare(config.workdir, tiny_config(variant="long", log_every=50), "cycle")
+        cycle_trainer.train(tiny_config(variant="long", max_steps=2, jit_compile=False, lambda_cycle=5.0))
+    cycle_trainer.train(tiny_config(variant="long", max_steps=2, jit_compile=False, log_every=50))
     saved = json.loads(open(os.path.join(config.workdir, wd.CONFIG_FILE)).read())
     assert saved["trainer"] == "cycle" and saved["config"]["log_every"] == 50
+    assert set(saved["data"]) == {"train_a", "train_b"} and saved["data"]["train_a"]["files"] == 400
     flags_file = open(os.path.join(config.workdir, wd.FLAGS_FILE)).read()
-    assert "--variant=long\n" in flags_file and "--jit_compile=true\n" in flags_file
+    assert "--variant=long\n" in flags_file and "--jit_compile=false\n" in flags_file
+    assert "--lambda_sim" not in flags_file  # nest only
+    with pytest.raises(ConfigError, match=r"(?s)may change with --extend.*--max_steps: 2 in .*, 3 now"):
+        cycle_trainer.train(tiny_config(variant="long", max_steps=3, jit_compile=False))
+    longer = tiny_config(variant="long", max_steps=3, jit_compile=False)
+    summary = cycle_trainer.train(longer, progress_stream=io.StringIO(), extend=True)
+    assert summary == {"start_step": 2, "final_step": 3, "finished": True}
+    saved = json.loads(open(os.path.join(config.workdir, wd.CONFIG_FILE)).read())
+    assert saved["history"][0]["extended"] == {"max_steps": [2, 3]}
     with pytest.raises(ConfigError, match="a 'cycle' run, not a 'swapgan' run"):
         wd.read_config(config.workdir, type(config), "swapgan")
-    open(os.path.join(config.workdir, wd.CONFIG_FILE), "w").write("{broken")
-    with pytest.raises(ConfigError, match="unreadable config"):
-        wd.prepare(config.workdir, config, "cycle")
+
+
+def test_a_resume_after_the_training_data_changed_is_refused(tmp_path, tiny_config, facades):
+    data = tmp_path / "data"
+    for side in "AB":
+        (data / f"train{side}").mkdir(parents=True)
+        for name in sorted(os.listdir(os.path.join(facades, f"train{side}")))[:3]:
+            shutil.copy(os.path.join(facades, f"train{side}", name), data / f"train{side}" / name)
+    config = tiny_config(variant="gan", data_dir=str(data), max_steps=1, jit_compile=False)
+    cycle_trainer.train(config, progress_stream=io.StringIO())
+    extra = sorted(os.listdir(os.path.join(facades, "trainA")))[5]
+    shutil.copy(os.path.join(facades, "trainA", extra), data / "trainA" / extra)
+    with pytest.raises(ConfigError, match=r"training data changed.*\n  train_a: 3 files .* when the run started, 4 files"):
+        cycle_trainer.train(tiny_config(variant="gan", data_dir=str(data), max_steps=2,
+                                        jit_compile=False), extend=True)
 
 
 class Toy(tf.Module):
@@ -132,7 +153,7 @@ def test_the_loop_is_model_agnostic_logs_samples_and_survives_interrupts(tmp_pat
     assert summary == {"start_step": 5, "final_step": 6, "finished": True}
     assert float(toy2.w.numpy()) == 6.0
     records = wd.MetricsLog(workdir).records()
-    assert [r["step"] for r in records] == [4, 6]  # every log_every steps, and always the last
+    assert [r["step"] for r in records] == [4, 5, 6]  # every log_every, the interrupt, the last
     assert records[0]["loss"] == pytest.approx((2 + 4 + 6 + 8) / 4)  # mean over the interval
     assert {"images_per_second", "time"} <= set(records[0])
     assert sorted(os.listdir(os.path.join(workdir, wd.SAMPLES_DIR))) == [
@@ -158,22 +179,3 @@ def test_evaluation_restores_the_trained_generators(tmp_path, tiny_config):
         load_cycle_generators(config.workdir, step=7)
     with pytest.raises(ConfigError, match="config.json: not found"):
         load_cycle_generators(str(tmp_path / "elsewhere"))
-
-
-def test_the_loop_stops_on_non_finite_losses_without_checkpointing_them(tmp_path):
-    toy, workdir = Toy(), str(tmp_path / "nan")
-    os.makedirs(workdir)
-
-    @tf.function
-    def train_step(x):
-        toy.step.assign_add(1)
-        return {"loss": tf.math.log(x)}  # log(-1) = nan
-
-    settings = loop.LoopSettings(total_steps=4, batch_size=1, log_every=1, sample_every=10,
-                                 checkpoint_every=1, keep_checkpoints=5)
-    values = [1.0, -1.0, 1.0, 1.0]
-    with pytest.raises(FloatingPointError, match=r"non-finite loss at step 2 .*ckpt-1"):
-        loop.run(workdir=workdir, settings=settings, checkpoint=tf.train.Checkpoint(toy=toy),
-                 step=toy.step, train_step=train_step, progress_stream=io.StringIO(),
-                 make_batches=lambda start: (tf.constant(v) for v in values[start:]))
-    assert tf.train.latest_checkpoint(os.path.join(workdir, wd.CHECKPOINT_DIR)).endswith("ckpt-1")

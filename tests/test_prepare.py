@@ -94,7 +94,7 @@ def test_bad_archives_and_destinations(tmp_path):
         prepare(_entry(odd), str(tmp_path / "o"), archive_file=odd)
     assert not os.path.exists(tmp_path / "o")
     no_val = _pix2pix_tar(tmp_path / "noval.tar.gz", splits=(("train", 1), ("test", 1)))
-    with pytest.raises(DataError, match="archive lacks val/"):
+    with pytest.raises(DataError, match="lacks val/"):
         prepare(_entry(no_val), str(tmp_path / "o"), archive_file=no_val)
     unsafe = tmp_path / "unsafe.zip"
     with zipfile.ZipFile(unsafe, "w") as z:

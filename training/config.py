@@ -5,12 +5,14 @@ Field names equal flag names, so a validation error can name the flag. A config 
 """
 import dataclasses
 import json
+import math
 import os
 
 from models.cycle import VARIANTS
 
 DATASETS = ("synthetic", "unpaired", "pix2pix")
 DIRECTIONS = ("AtoB", "BtoA")
+WEIGHT_DECAY_MODES = ("decoupled", "l2")
 DEFAULT_DATA_DIRS = {"unpaired": "data/facades", "pix2pix": "data/facades-pix2pix",
                      "synthetic": "data/synthetic-facades"}
 # Fields that may change between a run and its resumption without changing what is computed.
@@ -46,7 +48,8 @@ class TrainConfig:
     learning_rate: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    weight_decay: float = 5e-4       # decoupled (keras Adam weight_decay), thesis 8.1.3
+    weight_decay: float = 5e-4       # thesis 8.1.3
+    weight_decay_mode: str = "decoupled"  # keras Adam's decoupled decay, or a TF1-style L2 penalty
     log_every: int = 100
     sample_every: int = 1000
     checkpoint_every: int = 1000
@@ -56,7 +59,12 @@ class TrainConfig:
 
     def __post_init__(self):
         _resolve(self, "decay_epochs", self.epochs // 2)
+        for field in dataclasses.fields(self):  # nan/inf pass every comparison below unnoticed
+            value = getattr(self, field.name)
+            if isinstance(value, float):
+                _check(math.isfinite(value), field.name, value, "must be a finite number")
         _check(bool(self.workdir), "workdir", self.workdir, "must not be empty")
+        _check(0 <= self.seed < 2 ** 31, "seed", self.seed, "must lie in [0, 2^31)")
         _check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
         _check(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
         _check(0 <= self.decay_epochs <= self.epochs, "decay_epochs", self.decay_epochs,
@@ -66,6 +74,8 @@ class TrainConfig:
         _check(0 <= self.beta1 < 1, "beta1", self.beta1, "must lie in [0, 1)")
         _check(0 <= self.beta2 < 1, "beta2", self.beta2, "must lie in [0, 1)")
         _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
+        _check(self.weight_decay_mode in WEIGHT_DECAY_MODES, "weight_decay_mode",
+               self.weight_decay_mode, f"must be one of {', '.join(WEIGHT_DECAY_MODES)}")
         for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_samples"):
             _check(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
 
@@ -74,6 +84,15 @@ class TrainConfig:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+    def inapplicable_fields(self):
+        """Fields whose flags this configuration does not use (left out of flags.txt)."""
+        return frozenset()
+
+    def flag_items(self):
+        """(flag, value) pairs of a flagfile that reproduces this config."""
+        skip = self.inapplicable_fields()
+        return [(k, v) for k, v in self.to_dict().items() if k not in skip]
 
     @classmethod
     def from_dict(cls, values):
@@ -151,3 +170,6 @@ class CycleConfig(TrainConfig):
         for name in ("lambda_cycle", "lambda_sim", "lambda_identity"):
             _check(getattr(self, name) >= 0, name, getattr(self, name), "must be >= 0")
         _check(self.pool_size >= 0, "pool_size", self.pool_size, "must be >= 0 (0 disables the pool)")
+
+    def inapplicable_fields(self):
+        return frozenset() if self.variant == "nest" else frozenset({"lambda_sim"})

@@ -2,6 +2,7 @@
 import tensorflow as tf
 
 from models.cycle import discriminator_losses, generator_losses
+from training.optim import l2_penalty
 
 POOL_SALT_A, POOL_SALT_B = 1, 2
 
@@ -14,12 +15,20 @@ def make_cycle_train_step(nets, g_optimizer, d_optimizer, pool_a, pool_b, step, 
     the newest fakes go through the image pools (pool_a holds fakes of A, for D_A); one Adam update
     of both discriminators; ``step`` += 1. The returned dict holds every loss term ('g/...', 'd/...')
     and the learning rate used ('lr'). ``config`` needs variant, lambda_cycle, lambda_sim,
-    lambda_identity, halve_d_loss and seed.
+    lambda_identity, halve_d_loss, seed, weight_decay and weight_decay_mode; with
+    --weight_decay_mode=l2 each total includes its network's ``l2_penalty`` ('g/l2', 'd/l2').
     """
     g_vars, d_vars = nets.generator_variables, nets.discriminator_variables
     loss_kwargs = dict(variant=config.variant, lambda_cycle=config.lambda_cycle,
                        lambda_sim=config.lambda_sim, lambda_identity=config.lambda_identity)
     seed = int(config.seed)
+    l2 = config.weight_decay if config.weight_decay_mode == "l2" else 0.0
+
+    def with_penalty(terms, prefix, variables):
+        if l2:
+            terms[f"{prefix}/l2"] = l2_penalty(variables, l2)
+            terms[f"{prefix}/total"] = terms[f"{prefix}/total"] + terms[f"{prefix}/l2"]
+        return terms
 
     def pool_seed(salt):
         return tf.stack([tf.constant(seed * 16 + salt, tf.int64), tf.cast(step, tf.int64)])
@@ -29,11 +38,13 @@ def make_cycle_train_step(nets, g_optimizer, d_optimizer, pool_a, pool_b, step, 
         lr = tf.cast(g_optimizer.learning_rate, tf.float32)
         with tf.GradientTape() as tape:
             g_terms, paths = generator_losses(nets, a, b, training=True, **loss_kwargs)
+            g_terms = with_penalty(g_terms, "g", g_vars)
         g_optimizer.apply_gradients(zip(tape.gradient(g_terms["g/total"], g_vars), g_vars))
         fake_a = pool_a(tf.stop_gradient(paths["b2a"]), pool_seed(POOL_SALT_A))
         fake_b = pool_b(tf.stop_gradient(paths["a2b"]), pool_seed(POOL_SALT_B))
         with tf.GradientTape() as tape:
-            d_terms = discriminator_losses(nets, a, b, fake_a, fake_b, halve=config.halve_d_loss)
+            d_terms = with_penalty(discriminator_losses(nets, a, b, fake_a, fake_b,
+                                                        halve=config.halve_d_loss), "d", d_vars)
         d_optimizer.apply_gradients(zip(tape.gradient(d_terms["d/total"], d_vars), d_vars))
         step.assign_add(1)
         return {**g_terms, **d_terms, "lr": lr}

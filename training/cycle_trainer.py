@@ -8,7 +8,6 @@ import tensorflow as tf
 from datasets.cycle_data import load_cycle_data
 from models.cycle import build_cycle_nets, translate_paths
 from training import loop
-from training import workdir as wd
 from training.config import CycleConfig
 from training.cycle_step import make_cycle_train_step
 from training.optim import make_adam
@@ -68,16 +67,19 @@ def sample_grids(nets, variant, images_a, images_b):
     out = {}
     for name, inputs, cols in (("a", images_a, cols_a), ("b", images_b, cols_b)):
         outputs = [np.asarray(paths[c]) for c in cols]
-        out[name] = grid([[inputs[i]] + [o[i] for o in outputs] for i in range(len(inputs))])
+        out[name] = grid([[inputs[i]] + [o[i] for o in outputs] for i in range(len(inputs))],
+                         labels=[name] + cols)
     return out
 
 
-def train(config: CycleConfig, progress_stream=None):
-    """Trains (or resumes) one run in ``config.workdir``; returns the loop's summary."""
+def train(config: CycleConfig, progress_stream=None, extend=False):
+    """Trains (or resumes) one run in ``config.workdir``; returns the loop's summary.
+
+    ``extend`` lets a rerun change the run's length (see ``workdir.record``).
+    """
     data = load_cycle_data(config)  # fails on bad data before anything is written
     per_epoch = data.steps_per_epoch(config.batch_size)
     total = config.total_steps(per_epoch)
-    wd.prepare(config.workdir, config, TRAINER)
     logging.info("%s CycleGAN, M=%d N=%d, %d px; A: %d train images, B: %d; %d steps of batch %d "
                  "(%d per epoch); workdir %s", config.variant, config.M, config.N, config.image_size,
                  len(data.train_a), len(data.train_b), total, config.batch_size, per_epoch,
@@ -87,10 +89,10 @@ def train(config: CycleConfig, progress_stream=None):
                                        state.pool_a, state.pool_b, state.step, config,
                                        jit_compile=config.jit_compile)
     samples_a, samples_b = data.sample_images(config.num_samples, config.image_size)
-    settings = loop.LoopSettings(total, config.batch_size, config.log_every, config.sample_every,
-                                 config.checkpoint_every, config.keep_checkpoints)
     return loop.run(
-        workdir=config.workdir, settings=settings, checkpoint=state.checkpoint(), step=state.step,
-        train_step=train_step, make_batches=lambda start: data.train_batches(config, start, total),
+        workdir=config.workdir, settings=loop.LoopSettings.of(config, total),
+        checkpoint=state.checkpoint(), step=state.step, train_step=train_step,
+        make_batches=lambda start: data.train_batches(config, start, total),
         make_samples=lambda: sample_grids(state.nets, config.variant, samples_a, samples_b),
+        recording=loop.Recording(config, TRAINER, data.fingerprint(), extend),
         progress_stream=progress_stream)

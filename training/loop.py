@@ -1,22 +1,31 @@
-"""The model-agnostic training loop: resume, step, log, sample, checkpoint.
+"""The model-agnostic training loop: lock, record, resume, step, log, sample, checkpoint.
 
 It knows nothing of the model: it gets a ``tf.train.Checkpoint`` holding all training state, the
 step counter inside it, a compiled ``train_step(batch) -> dict`` and functions for batches and
-sample grids. CycleGAN and SwapGAN trainers both call ``run``.
+sample grids. Every trainer (CycleGAN, SwapGAN, the FCN, VITON) calls ``run``, so what a run
+survives is decided here once: kill -9 (resume from the newest intact checkpoint), SIGTERM and
+Ctrl-C (finish the step, log it, checkpoint, exit), a damaged newest checkpoint (fall back), a
+diverged state (never checkpointed), a full disk (checked up front, clear error), a second process
+(refused by the workdir lock).
 """
 import dataclasses
+import errno
 import os
+import signal
+import threading
 import time
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from training import checkpoints as ckpt
 from training import workdir as wd
+from training.config import ConfigError
 from training.progress import ProgressBar
 from training.summaries import RunningMean, write_png
 
-SHOWN = ("g/total", "d/total")  # the losses on the progress bar
+SHOWN = ("g/total", "d/total")  # the losses on the progress bar unless a trainer says otherwise
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,69 +37,148 @@ class LoopSettings:
     checkpoint_every: int
     keep_checkpoints: int
 
+    @classmethod
+    def of(cls, config, total_steps):
+        return cls(total_steps, config.batch_size, config.log_every, config.sample_every,
+                   config.checkpoint_every, config.keep_checkpoints)
 
-def checkpoint_manager(workdir, checkpoint, keep):
-    return tf.train.CheckpointManager(checkpoint, os.path.join(workdir, wd.CHECKPOINT_DIR),
-                                      max_to_keep=keep, checkpoint_name="ckpt")
+
+@dataclasses.dataclass(frozen=True)
+class Recording:
+    """What config.json records: the settings, the trainer's name and the data's fingerprint."""
+
+    config: object
+    trainer: str
+    data: dict | None = None
+    extend: bool = False
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised after a SIGINT/SIGTERM stop has been logged and checkpointed."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _StopRequests:
+    """The first SIGINT or SIGTERM asks the loop to stop after the current step; a second one
+    interrupts at once (KeyboardInterrupt), for a step that never ends."""
+
+    def __init__(self):
+        self.signum, self._previous = None, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+        logging.warning("%s received: stopping after this step (send it again to stop at once)",
+                        signal.Signals(signum).name)
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def run(*, workdir, settings, checkpoint, step, train_step, make_batches, make_samples=None,
-        progress_stream=None):
+        recording=None, shown=SHOWN, progress_stream=None):
     """Trains until ``settings.total_steps``; returns {'start_step', 'final_step', 'finished'}.
 
     make_batches(start_step) -> iterable of batches for steps start_step..total-1.
     make_samples() -> {name: uint8 RGB grid}, written as PNG and TensorBoard images.
-    A rerun restores the newest checkpoint and continues; a finished run returns at once. On
-    Ctrl-C the state is checkpointed before leaving, so nothing done is lost.
+    recording: written to (or checked against) config.json before anything else is written.
     """
-    manager = checkpoint_manager(workdir, checkpoint, settings.keep_checkpoints)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    start = int(step.numpy())
+    with wd.locked(workdir):
+        ckpt.remove_partial_saves(workdir)
+        saver = ckpt.Saver(workdir, checkpoint, settings.keep_checkpoints)
+        wd.check_disk(workdir, max(saver.needed_bytes() - ckpt.bytes_on_disk(workdir), 0))
+        if recording is not None:
+            wd.record(workdir, recording.config, recording.trainer, recording.data, recording.extend)
+        restored = ckpt.restore_newest(workdir, checkpoint)
+        start = int(step.numpy())
+        if restored is not None and restored != start:
+            raise ConfigError(f"{ckpt.path_of(workdir, restored)}: holds step {start}, not {restored}")
+        total = settings.total_steps
+        if start >= total:
+            logging.info("%s: finished (step %d of %d); nothing to do (--extend with more --epochs "
+                         "or --max_steps continues it)", workdir, start, total)
+            return {"start_step": start, "final_step": start, "finished": True}
+        if start:
+            logging.info("%s: resuming from step %d (%s)", workdir, start, ckpt.path_of(workdir, start))
+        try:
+            return _train(workdir, settings, saver, step, start, train_step, make_batches,
+                          make_samples, shown, progress_stream)
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise ConfigError(f"--workdir={workdir}: disk full ({e.filename or e}); free space "
+                                  f"and rerun to resume from {saver.newest or 'the start'}") from e
+            raise
+
+
+def _train(workdir, settings, saver, step, start, train_step, make_batches, make_samples, shown,
+           progress_stream):
     total = settings.total_steps
-    if start >= total:
-        logging.info("%s: finished (step %d of %d); nothing to do", workdir, start, total)
-        return {"start_step": start, "final_step": start, "finished": True}
-    if start:
-        logging.info("%s: resuming from step %d (%s)", workdir, start, manager.latest_checkpoint)
     metrics = wd.MetricsLog(workdir)
     metrics.truncate_after(start)
     writer = tf.summary.create_file_writer(os.path.join(workdir, wd.TENSORBOARD_DIR))
     progress = ProgressBar(total, start, settings.batch_size, stream=progress_stream)
     running = RunningMean()
-    done, last_log_t, last_log_step = start, time.perf_counter(), start
-    try:
-        for batch in make_batches(start):
-            running.add(train_step(batch))
-            done += 1
-            is_last = done >= total
-            progress.update(done)
-            if done % settings.log_every == 0 or is_last:
-                now = time.perf_counter()
-                rate = (done - last_log_step) * settings.batch_size / max(now - last_log_t, 1e-9)
-                record = {"step": done, **running.result(), "images_per_second": rate, "time": time.time()}
-                last_log_t, last_log_step = now, done
-                _log_scalars(writer, metrics, record)
-                diverged = sorted(k for k, v in record.items() if not np.isfinite(v))
-                if diverged:
-                    raise FloatingPointError(
-                        f"non-finite {', '.join(diverged)} at step {done} (logged in metrics.jsonl); "
-                        f"not checkpointed, the newest checkpoint is {manager.latest_checkpoint}")
-                progress.update(done, {k: record[k] for k in SHOWN if k in record}, force=True)
-            if make_samples and (done % settings.sample_every == 0 or is_last):
-                _write_samples(workdir, writer, done, make_samples())
-            if done % settings.checkpoint_every == 0 or is_last:
-                manager.save(checkpoint_number=done)
-            if is_last:
-                break
-    except KeyboardInterrupt:
-        manager.save(checkpoint_number=int(step.numpy()))
-        progress.close()
-        logging.warning("interrupted at step %d; checkpoint saved, rerun the same command to resume",
-                        int(step.numpy()))
-        raise
-    finally:
-        writer.flush()
+    clock = {"t": time.perf_counter(), "step": start}
+    done = saved = start
+
+    def log(at):
+        now = time.perf_counter()
+        rate = (at - clock["step"]) * settings.batch_size / max(now - clock["t"], 1e-9)
+        record = {"step": at, **running.result(), "images_per_second": rate, "time": time.time()}
+        clock.update(t=now, step=at)
+        _log_scalars(writer, metrics, record)
+        progress.update(at, {k: record[k] for k in shown if k in record}, force=True)
+        diverged = sorted(k for k, v in record.items() if not np.isfinite(v))
+        if diverged:
+            raise FloatingPointError(
+                f"non-finite {', '.join(diverged)} at step {at} (logged in metrics.jsonl); not "
+                f"checkpointed, the newest checkpoint is {saver.newest or 'none'}")
+
+    with _StopRequests() as stop:
+        try:
+            for batch in make_batches(start):
+                running.add(train_step(batch))
+                done += 1
+                is_last = done >= total
+                progress.update(done)
+                if done % settings.log_every == 0 or is_last:
+                    log(done)
+                if make_samples and (done % settings.sample_every == 0 or is_last):
+                    _write_samples(workdir, writer, done, make_samples())
+                if done % settings.checkpoint_every == 0 or is_last:
+                    if running.count:  # the state is about to be saved: see its losses first
+                        log(done)
+                    saver.save(done)
+                    saved = done
+                if stop.signum is not None and not is_last:
+                    raise Interrupted(stop.signum)
+                if is_last:
+                    break
+        except KeyboardInterrupt as e:
+            # Interrupted: after a whole step. A bare KeyboardInterrupt (a second signal, or one
+            # raised elsewhere) may land anywhere; the step counter says what the state holds.
+            at = int(step.numpy())
+            if running.count and at == done:
+                log(done)
+            if saved != at:
+                saver.save(at)
+            progress.close()
+            logging.warning("interrupted at step %d (%s); checkpoint saved, rerun the same command "
+                            "to resume", at, e.args[0] if e.args else "KeyboardInterrupt")
+            raise
+        finally:
+            writer.flush()
     progress.close()
     if done < total:
         raise RuntimeError(f"the input pipeline ended at step {done} of {total}")

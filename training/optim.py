@@ -31,11 +31,22 @@ def decay_start_step(total_steps, epochs, decay_epochs):
 def make_adam(config, total_steps, name):
     """One Adam per player (all generators; all discriminators), sharing the schedule.
 
-    Weight decay is Keras' decoupled form (w -= lr * wd * w each step); epsilon 1e-8 as in TF 1.x,
-    where the thesis was implemented.
+    Weight decay (--weight_decay_mode=decoupled) is Keras' decoupled form, w -= lr * wd * w each
+    step; with l2 the optimiser has none and the train step adds ``l2_penalty`` to the loss.
+    Epsilon 1e-8 as in TF 1.x, where the thesis was implemented (Keras and TF1 add it to sqrt(v)
+    before bias correction; PyTorch after).
     """
     schedule = ConstantThenLinearDecay(
         config.learning_rate, decay_start_step(total_steps, config.epochs, config.decay_epochs),
         total_steps)
+    decoupled = config.weight_decay_mode == "decoupled" and config.weight_decay > 0
     return keras.optimizers.Adam(learning_rate=schedule, beta_1=config.beta1, beta_2=config.beta2,
-                                 epsilon=1e-8, weight_decay=config.weight_decay or None, name=name)
+                                 epsilon=1e-8, weight_decay=config.weight_decay if decoupled else None,
+                                 name=name)
+
+
+def l2_penalty(variables, weight_decay):
+    """TF1-style coupled weight decay: weight_decay * sum(w^2) / 2 over the conv kernels (biases
+    excluded), as ``tf.contrib.layers.l2_regularizer`` adds it to a loss."""
+    kernels = [v for v in variables if len(v.shape) >= 2]
+    return weight_decay * 0.5 * sum(ops.sum(ops.square(v)) for v in kernels)

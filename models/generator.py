@@ -5,7 +5,8 @@ from keras import layers
 from models.layers import ReflectionPad2D, conv, instance_norm, upsample_conv
 
 
-def _residual_block(x, filters, seed_generator, name):
+def residual_block(x, filters, seed_generator, name):
+    """Two reflect-padded 3x3 convs (norm + ReLU between, norm after) and the identity skip."""
     h = ReflectionPad2D(1, name=f"{name}_pad1")(x)
     h = conv(filters, 3, 1, seed_generator, f"{name}_conv1")(h)
     h = instance_norm(f"{name}_norm1")(h)
@@ -35,7 +36,7 @@ def resnet_generator(ngf=64, n_blocks=9, in_channels=3, out_channels=3, seed=0, 
         h = conv(ngf * mult, 3, 2, seeds, f"enc{i}_conv")(h)
         h = layers.ReLU(name=f"enc{i}_relu")(instance_norm(f"enc{i}_norm")(h))
     for b in range(n_blocks):
-        h = _residual_block(h, ngf * 4, seeds, f"res{b + 1}")
+        h = residual_block(h, ngf * 4, seeds, f"res{b + 1}")
     for i, mult in enumerate((2, 1), start=1):
         h = upsample_conv(h, ngf * mult, seeds, f"dec{i}_deconv")
         h = layers.ReLU(name=f"dec{i}_relu")(instance_norm(f"dec{i}_norm")(h))

@@ -64,8 +64,9 @@ def parse_annotation_line(line, where):
     return name, keypoints
 
 
-def read_annotations(path):
-    """{image name: (18, 2) int32 (y, x) keypoints} from an annotation CSV; errors name file:line."""
+def read_annotations(path, with_lines=False):
+    """{image name: (18, 2) int32 (y, x) keypoints} from an annotation CSV; errors name file:line.
+    With ``with_lines`` also {image name: line number} for later messages."""
     try:
         with open(path, encoding="utf-8") as f:
             lines = f.readlines()
@@ -73,7 +74,7 @@ def read_annotations(path):
         raise DataError(f"{path}: cannot read the annotation file ({e.strerror})") from e
     if not lines or lines[0].strip().replace(" ", "") != ANNOTATION_HEADER:
         raise DataError(f"{path}: first line must be the header {ANNOTATION_HEADER!r}")
-    out = {}
+    out, numbers = {}, {}
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
@@ -81,7 +82,8 @@ def read_annotations(path):
         if name in out:
             raise DataError(f"{path}:{number}: {name} is annotated twice")
         out[name] = keypoints
-    return out
+        numbers[name] = number
+    return (out, numbers) if with_lines else out
 
 
 def write_annotations(path, annotations):
@@ -93,8 +95,9 @@ def write_annotations(path, annotations):
             f.write(f"{name}: {kp[:, 0].tolist()}: {kp[:, 1].tolist()}\n")
 
 
-def read_pairs(path):
-    """[(from, to), ...] from a pairs CSV; errors name file:line."""
+def read_pairs(path, with_lines=False):
+    """[(from, to), ...] from a pairs CSV; errors name file:line. With ``with_lines`` also the
+    line number of each pair."""
     try:
         with open(path, encoding="utf-8", newline="") as f:
             rows = list(csv.reader(f))
@@ -102,14 +105,15 @@ def read_pairs(path):
         raise DataError(f"{path}: cannot read the pairs file ({e.strerror})") from e
     if not rows or tuple(c.strip() for c in rows[0]) != PAIRS_HEADER:
         raise DataError(f"{path}: first line must be the header 'from,to'")
-    pairs = []
+    pairs, numbers = [], []
     for number, row in enumerate(rows[1:], start=2):
         if not row or not any(c.strip() for c in row):
             continue
         if len(row) != 2 or not row[0].strip() or not row[1].strip():
             raise DataError(f"{path}:{number}: expected 'from,to', got {','.join(row)[:80]!r}")
         pairs.append((row[0].strip(), row[1].strip()))
-    return pairs
+        numbers.append(number)
+    return (pairs, numbers) if with_lines else pairs
 
 
 def write_pairs(path, pairs):
@@ -142,4 +146,16 @@ def flip(keypoints, width):
     out = keypoints[list(FLIP)].copy()
     ok = present(out)
     out[ok, 1] = width - 1 - out[ok, 1]
+    return out
+
+
+def resize_frame(keypoints, from_size, to_size):
+    """Keypoints of a square ``from_size`` frame mapped to a ``to_size`` frame by pixel centres
+    ((v + 0.5) * to / from - 0.5, rounded), the sampling that image resizing uses; missing stay
+    missing."""
+    keypoints = np.asarray(keypoints)
+    out = np.full(keypoints.shape, MISSING, np.int32)
+    ok = present(keypoints)
+    mapped = np.round((keypoints[ok] + 0.5) * (to_size / from_size) - 0.5)
+    out[ok] = np.clip(mapped, 0, to_size - 1)
     return out

@@ -8,7 +8,8 @@ setup(
                  "in TensorFlow 2 / Keras 3"),
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    python_requires=">=3.11,<3.12",
+    python_requires=">=3.11,<3.14",  # TensorFlow 2.21 ships wheels for 3.10-3.13
+    package_data={"evaluation": ["presets/*/*.flags"]},
     packages=find_packages(include=["models", "models.*", "training", "training.*", "datasets",
                                     "datasets.*", "evaluation", "evaluation.*", "flags", "flags.*"]),
     install_requires=[

@@ -4,11 +4,14 @@ import json
 import os
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from datasets.files import DataError
 from evaluation.restore import load_cycle_generators
+from evaluation.translate import translate_folder
 from training import cycle_trainer, loop
 from training import workdir as wd
 from training.config import ConfigError
@@ -179,3 +182,26 @@ def test_evaluation_restores_the_trained_generators(tmp_path, tiny_config):
         load_cycle_generators(config.workdir, step=7)
     with pytest.raises(ConfigError, match="config.json: not found"):
         load_cycle_generators(str(tmp_path / "elsewhere"))
+    # translation: x.jpg and x.png both get an output; a corrupt input is named, or skipped
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    photo = os.path.join(config.data_dir, "testA", sorted(os.listdir(os.path.join(config.data_dir, "testA")))[0])
+    shutil.copy(photo, inputs / "x.jpg")
+    cv2.imwrite(str(inputs / "x.png"), cv2.imread(photo))
+    (inputs / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match=r"broken\.png .*--skip_corrupt_images"):
+        translate_folder(config.workdir, str(inputs), "a2b", output_dir=str(tmp_path / "out"))
+    out = translate_folder(config.workdir, str(inputs), "a2b", output_dir=str(tmp_path / "out"),
+                           skip_corrupt_images=True)
+    assert sorted(os.listdir(out)) == ["x_jpg.png", "x_png.png"]
+    with pytest.raises(ConfigError, match=r"--batch_size=0: must be >= 1"):
+        translate_folder(config.workdir, str(inputs), "a2b", batch_size=0)
+    # a diverged checkpoint is refused, not evaluated into black images
+    nan_nets = cycle_trainer.build_nets(config)
+    nan_nets.a2b[0].weights[0].assign(tf.fill(nan_nets.a2b[0].weights[0].shape, float("nan")))
+    tf.train.CheckpointManager(tf.train.Checkpoint(step=tf.Variable(9, dtype=tf.int64),
+                                                   **nan_nets.generators()),
+                               os.path.join(config.workdir, wd.CHECKPOINT_DIR), max_to_keep=None,
+                               checkpoint_name="ckpt").save(checkpoint_number=9)
+    with pytest.raises(ConfigError, match=r"ckpt-9: 1 weights hold NaN or Inf"):
+        load_cycle_generators(config.workdir)

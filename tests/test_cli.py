@@ -1,8 +1,10 @@
 """The command line end to end on the real facades at 32 px: train, resume, infer, benchmark."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import cv2
 import pytest
@@ -64,7 +66,9 @@ def test_training_writes_the_whole_workdir(trained, variant):
     grid = cv2.imread(str(workdir / "samples" / "a_step0000003.png"))
     M = 2 if variant in ("long", "nest") else 1
     columns = 1 + M + (0 if variant == "gan" else M)  # input, chain outputs, return-chain outputs
-    assert grid.shape[:2] == (4 * 34 + 2, columns * 34 + 2)  # --num_samples=4 rows
+    header = grid.shape[0] - (4 * 34 + 2)  # --num_samples=4 rows under a band of column labels
+    assert grid.shape[1] == columns * 34 + 2 and 8 <= header <= 20
+    assert (grid[:header, 2:34] < 128).any()  # the label of the input column is drawn
     assert (workdir / "samples" / "b_step0000003.png").exists()
     assert any(f.startswith("events.out.tfevents") for f in os.listdir(workdir / "tensorboard"))
     assert "step 3/3" in err  # the progress line
@@ -113,6 +117,26 @@ def test_bad_command_lines_fail_clearly_and_write_nothing(tmp_path, args, messag
     assert result.returncode != 0
     assert message in result.stderr
     assert not (tmp_path / "w").exists()
+
+
+def test_sigterm_stops_after_the_step_with_a_checkpoint_and_status_143(tmp_path, facades):
+    workdir = tmp_path / "w"
+    args = _train_args(workdir, facades, "gan", "--jit_compile=false")
+    args = [a for a in args if not a.startswith(("--max_steps", "--log_every"))] + [
+        "--max_steps=100000", "--log_every=1"]
+    proc = subprocess.Popen(_command("training.cycle", *args), cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    metrics = workdir / "metrics.jsonl"
+    deadline = time.time() + 300
+    while not (metrics.exists() and metrics.read_text().count("\n") >= 2) and time.time() < deadline:
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err[-2000:]
+    steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    assert "SIGTERM received" in err and f"interrupted at step {steps[-1]}" in err
+    assert (workdir / "checkpoints" / f"ckpt-{steps[-1]}.index").exists()
+    assert steps == list(range(1, steps[-1] + 1))  # every step up to the checkpoint is logged
 
 
 def test_offline_synthetic_run_and_benchmark(tmp_path):

@@ -48,6 +48,10 @@ def test_derived_defaults_follow_the_variant_and_size():
     (["--variant=long", "--lambda_sim=2"], r"--lambda_sim is used by --variant=nest only"),
     (["--pool_size=-3"], r"^--pool_size=-3"),
     (["--log_every=0"], r"^--log_every=0"),
+    (["--seed=-1"], r"^--seed=-1: must lie in \[0, 2\^31\)"),
+    (["--learning_rate=inf"], r"^--learning_rate=inf: must be a finite number"),
+    (["--weight_decay=inf"], r"^--weight_decay=inf: must be a finite number"),
+    (["--lambda_cycle=nan"], r"^--lambda_cycle=nan: must be a finite number"),
 ])
 def test_bad_values_name_their_flag(args, message):
     with pytest.raises(ConfigError, match=message):
@@ -64,3 +68,14 @@ def test_config_round_trips_through_its_dict():
     assert CycleConfig.from_dict(c.to_dict()) == c
     with pytest.raises(ConfigError, match="unknown CycleConfig fields: bogus"):
         CycleConfig.from_dict({**c.to_dict(), "bogus": 1})
+
+
+@pytest.mark.parametrize("args", [["--variant=gan"], ["--variant=vanilla"], ["--variant=long", "--M=3"],
+                                  ["--variant=nest", "--M=2", "--N=3", "--lambda_sim=0.5"]])
+def test_the_flags_file_of_a_run_reproduces_its_config(tmp_path, args):
+    from training.workdir import flag_lines
+    config = parse(*args, "--image_size=64", "--weight_decay_mode=l2", "--nojit_compile")
+    flagfile = tmp_path / "flags.txt"
+    flagfile.write_text(flag_lines(config))
+    assert ("--lambda_sim=" in flagfile.read_text()) == (config.variant == "nest")
+    assert parse(f"--flagfile={flagfile}") == config

@@ -113,6 +113,41 @@ def test_bad_archives_and_destinations(tmp_path):
         prepare(_entry(str(text)), str(tmp_path / "o"), archive_file=str(text))
 
 
+def test_checksum_overrides_are_checked_and_recorded(tmp_path, monkeypatch):
+    archive = _pix2pix_tar(tmp_path / "f.tar.gz")
+    for bad, message in (("deadbeef", r"--checksum=deadbeef: expected ALGORITHM:HEX"),
+                         ("whirl:00ff", r"unknown hash algorithm 'whirl'"),
+                         ("md5:xyz", r"'xyz' is not a hexadecimal digest")):
+        with pytest.raises(DataError, match=message):
+            prepare(_entry(archive), str(tmp_path / "o"), archive_file=archive, checksum=bad)
+    used = "sha256:" + file_digest(archive, "sha256")
+    prepare(ARCHIVES["facades"], str(tmp_path / "o"), archive_file=archive, checksum=used)
+    record = json.loads((tmp_path / "o" / "PREPARED.json").read_text())
+    assert record["sha256"] == used.split(":")[1] and record["checksum_overridden"] is True
+    assert "md5" not in record  # not the official checksum, which the file does not have
+
+    def offline(*args, **kwargs):
+        import urllib.error
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr("urllib.request.urlopen", offline)
+    with pytest.raises(DataError, match=r"download failed .*name resolution.*--archive=<file>"):
+        prepare(ARCHIVES["facades"], str(tmp_path / "o2"), download_dir=str(tmp_path / "dl"))
+    assert not os.listdir(tmp_path / "dl")  # no .part file left behind
+
+
+def test_an_archive_of_the_wrong_kind_names_what_it_lacks(tmp_path):
+    path = tmp_path / "facades.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("facades/trainA/0.png", _png_bytes(0))
+    with pytest.raises(DataError, match=r"facades\.zip: not the pix2pix archive .* lacks train/, val/, "
+                                         r"test/ \(it holds trainA\)"):
+        prepare(_entry(str(path)), str(tmp_path / "o"), archive_file=str(path))
+    pix2pix = _pix2pix_tar(tmp_path / "p.tar.gz")
+    with pytest.raises(DataError, match=r"not the cyclegan archive .* lacks trainA/"):
+        prepare(_entry(pix2pix, kind="cyclegan"), str(tmp_path / "o"), archive_file=pix2pix)
+
+
 def test_registry_entries_are_complete():
     for name, entry in ARCHIVES.items():
         assert entry.url.startswith("http") and entry.kind in ("pix2pix", "cyclegan"), name

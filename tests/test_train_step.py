@@ -123,3 +123,23 @@ def test_schedule_is_constant_then_linear_to_zero():
     assert lrs == pytest.approx([2e-4, 2e-4, 2e-4, 1e-4, 2e-6, 0.0, 0.0], rel=1e-5)
     assert decay_start_step(80_000, 200, 100) == 40_000  # thesis: 200 epochs, decay over the last 100
     assert decay_start_step(20, 200, 100) == 10          # --max_steps runs decay over the same share
+
+
+def test_l2_weight_decay_mode_adds_the_tf1_penalty_to_each_total():
+    config = CycleConfig(variant="vanilla", weight_decay_mode="l2", weight_decay=1e-2, **TINY)
+    state = build_state(config, total_steps=10)
+    kernels = lambda vs: [v.numpy() for v in vs if v.ndim >= 2]  # noqa: E731
+    expected_g = 1e-2 * 0.5 * sum(float(np.sum(k.astype(np.float64) ** 2))
+                                  for k in kernels(state.nets.generator_variables))
+    expected_d = 1e-2 * 0.5 * sum(float(np.sum(k.astype(np.float64) ** 2))
+                                  for k in kernels(state.nets.discriminator_variables))
+    assert state.g_optimizer.weight_decay is None  # the optimiser itself decays nothing
+    step = make_cycle_train_step(state.nets, state.g_optimizer, state.d_optimizer, state.pool_a,
+                                 state.pool_b, state.step, config, jit_compile=False)
+    out = {k: float(v) for k, v in step(_batch()).items()}
+    assert out["g/l2"] == pytest.approx(expected_g, rel=1e-5)
+    assert out["d/l2"] == pytest.approx(expected_d, rel=1e-5)
+    g_terms = out["g/adv_a"] + out["g/adv_b"] + 10.0 * (out["g/cycle_a"] + out["g/cycle_b"])
+    assert out["g/total"] == pytest.approx(g_terms + expected_g, rel=1e-5)
+    decoupled = build_state(CycleConfig(variant="vanilla", **TINY), total_steps=10)
+    assert decoupled.g_optimizer.weight_decay == pytest.approx(5e-4)

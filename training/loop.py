@@ -99,7 +99,8 @@ def run(*, workdir, settings, checkpoint, step, train_step, make_batches, make_s
         saver = ckpt.Saver(workdir, checkpoint, settings.keep_checkpoints)
         wd.check_disk(workdir, max(saver.needed_bytes() - ckpt.bytes_on_disk(workdir), 0))
         if recording is not None:
-            wd.record(workdir, recording.config, recording.trainer, recording.data, recording.extend)
+            wd.record(workdir, recording.config, recording.trainer, recording.data, recording.extend,
+                      settings.total_steps)
         restored = ckpt.restore_newest(workdir, checkpoint)
         start = int(step.numpy())
         if restored is not None and restored != start:

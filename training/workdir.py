@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 
-from training.checkpoints import CHECKPOINT_DIR, human_bytes  # noqa: F401 (re-exported layout name)
+from training.checkpoints import CHECKPOINT_DIR, human_bytes, steps_on_disk  # noqa: F401 (layout name)
 from training.config import RESUMABLE_FIELDS, ConfigError
 
 CONFIG_FILE = "config.json"
@@ -129,17 +129,19 @@ def flag_lines(config):
                    for k, v in config.flag_items())
 
 
-def record(workdir, config, trainer, data=None, extend=False):
+def record(workdir, config, trainer, data=None, extend=False, total_steps=None):
     """Writes config.json / flags.txt, or checks that a rerun asks for the same computation.
 
     A rerun may change only RESUMABLE_FIELDS (logging cadence, XLA); with ``extend`` also the
     length of the run (EXTENDABLE_FIELDS), which is logged in the file's "history". Anything else,
     or data whose fingerprint changed, raises a ConfigError listing the differences.
-    ``data`` is a JSON-able description of the input files (counts and a fingerprint).
+    ``data`` is a JSON-able description of the input files (counts and a fingerprint);
+    ``total_steps`` the run's length, so that tools can tell a finished run from its files alone.
     """
     filename = path(workdir, CONFIG_FILE)
     current = config.to_dict()
-    entry = {"trainer": trainer, "config": current, "data": data, "history": []}
+    entry = {"trainer": trainer, "config": current, "data": data, "total_steps": total_steps,
+             "history": []}
     if os.path.exists(filename):
         saved = _saved(workdir)
         if saved.get("trainer") != trainer:
@@ -165,6 +167,19 @@ def record(workdir, config, trainer, data=None, extend=False):
             entry["history"].append({"extended": changed, "time": _now()})
     _atomic_write(filename, json.dumps(entry, indent=2) + "\n")
     _atomic_write(path(workdir, FLAGS_FILE), flag_lines(config))
+
+
+def run_status(workdir):
+    """{'trainer', 'step', 'total_steps', 'finished'} of a workdir from its files; 'step' is the
+    newest checkpoint's (0 when none), total_steps None when the workdir has no config.json."""
+    steps = steps_on_disk(workdir)
+    step = steps[-1] if steps else 0
+    if not os.path.exists(path(workdir, CONFIG_FILE)):
+        return {"trainer": None, "step": step, "total_steps": None, "finished": False}
+    saved = _saved(workdir)
+    total = saved.get("total_steps")
+    return {"trainer": saved.get("trainer"), "step": step, "total_steps": total,
+            "finished": bool(total) and step >= total}
 
 
 def _data_diffs(before, now):

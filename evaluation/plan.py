@@ -1,0 +1,120 @@
+"""The steps that reproduce one thesis table, in order, and what each one still has to do.
+
+A step is an ordinary command line on an ordinary workdir: training steps are
+``python -m training.cycle`` / ``training.swapgan`` / ``training.viton`` / ``evaluation.fcn``
+runs, which resume and refuse changed settings on their own; the last step writes the table,
+reusing cached scores. Reproducing a table is therefore running the plan's commands in order,
+skipping the finished ones, and rerunning the reproduction continues where it stopped.
+
+Presets are flagfiles shipped in ``evaluation/presets/<preset>/<trainer>.flags``; extra flags given
+per trainer come after them on the command line and so override them.
+"""
+import dataclasses
+import os
+import shlex
+import sys
+
+from training import workdir as wd
+from training.config import ConfigError
+
+PRESET_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets")
+PRESETS = ("thesis", "small", "tiny")
+TABLES = ("8.1", "8.2", "8.3")
+MODULES = {"cycle": "training.cycle", "fcn": "evaluation.fcn", "swapgan": "training.swapgan",
+           "viton": "training.viton"}
+CYCLE_ROWS = (("gan", []), ("vanilla", []), ("long", ["--M=2"]), ("nest", ["--M=2"]))
+SWAP_ROWS = (("i_iii", "I,III"), ("i_ii", "I,II"), ("full", "I,II,III"))
+DEFAULT_DATA = {"8.1": "data/facades", "8.2": "data/synthetic-persons", "8.3": "data/synthetic-persons"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One command of a plan. ``workdir`` is set for training steps (their progress lives there)."""
+
+    name: str
+    module: str
+    args: tuple
+    workdir: str | None = None
+
+    def argv(self):
+        return [sys.executable, "-m", self.module, *self.args]
+
+    def command(self):
+        return " ".join(shlex.quote(a) for a in ["python", "-m", self.module, *self.args])
+
+
+def preset_file(preset, trainer):
+    """The flagfile of a preset for one trainer; ``preset`` may also be a folder of flagfiles."""
+    folder = preset if os.path.isdir(preset) else os.path.join(PRESET_DIR, preset)
+    path = os.path.join(folder, f"{trainer}.flags")
+    if not os.path.isfile(path):
+        known = ", ".join(PRESETS)
+        raise ConfigError(f"--preset={preset}: no {path} (presets: {known}, or a folder holding "
+                          f"<trainer>.flags files)")
+    return path
+
+
+def _train(name, trainer, preset, workdir, extra, overrides):
+    args = (f"--flagfile={preset_file(preset, trainer)}", *extra, *overrides.get(trainer, ()),
+            f"--workdir={workdir}")
+    return Step(name, MODULES[trainer], args, workdir)
+
+
+def plan_table(table, preset, out, data_dir=None, overrides=None, swap_dataset=None):
+    """The steps reproducing ``table`` with ``preset`` under ``out``/table<table>-<preset>/."""
+    if table not in TABLES:
+        raise ConfigError(f"--table={table}: must be one of {', '.join(TABLES)}")
+    overrides = {k: tuple(shlex.split(v)) if isinstance(v, str) else tuple(v)
+                 for k, v in (overrides or {}).items()}
+    name = os.path.basename(os.path.normpath(preset)) if os.path.isdir(preset) else preset
+    root = os.path.join(out, f"table{table}-{name}")
+    data_dir = os.path.abspath(data_dir or DEFAULT_DATA[table])
+    steps = []
+    if table == "8.1":
+        data = ["--dataset=unpaired", f"--data_dir={data_dir}"]
+        fcn = os.path.join(root, "fcn-facades")
+        runs = os.path.join(root, "facades")
+        steps.append(_train("fcn-facades", "fcn", preset, fcn, data, overrides))
+        for variant, extra in CYCLE_ROWS:
+            steps.append(_train(f"facades/{variant}", "cycle", preset, os.path.join(runs, variant),
+                                [f"--variant={variant}", *extra, *data], overrides))
+        steps.append(Step("table", "evaluation.table81",
+                          (f"--fcn={fcn}", f"--runs={runs}", f"--out={root}")))
+        return root, steps
+    dataset = swap_dataset or ("synthetic" if data_dir.endswith("synthetic-persons") else "deepfashion")
+    data = [f"--dataset={dataset}", f"--data_dir={data_dir}"]
+    runs = os.path.join(root, "swapgan")
+    rows = SWAP_ROWS if table == "8.3" else SWAP_ROWS[-1:]
+    for row, generators in rows:
+        steps.append(_train(f"swapgan/{row}", "swapgan", preset, os.path.join(runs, row),
+                            [f"--generators={generators}", *data], overrides))
+    if table == "8.3":
+        steps.append(Step("table", "evaluation.table83", (f"--runs={runs}", f"--out={root}",
+                                                          *overrides.get("table", ()))))
+    else:
+        viton = os.path.join(root, "viton")
+        steps.append(_train("viton", "viton", preset, viton, data, overrides))
+        steps.append(Step("table", "evaluation.table82", (
+            f"--swapgan={os.path.join(runs, 'full')}", f"--viton={viton}", f"--data_dir={data_dir}",
+            f"--dataset={dataset}", f"--out={root}", *overrides.get("table", ()))))
+    return root, steps
+
+
+def step_status(step):
+    """'done', 'partial' or 'todo' for a training step, with (step, total) when known;
+    table steps always run (they reuse cached scores, so a rerun is cheap)."""
+    if step.workdir is None:
+        return "always", None, None
+    if not os.path.isdir(step.workdir):
+        return "todo", 0, None
+    status = wd.run_status(step.workdir)
+    if status["finished"]:
+        return "done", status["step"], status["total_steps"]
+    return ("partial" if status["step"] else "todo"), status["step"], status["total_steps"]
+
+
+def duration(seconds):
+    if seconds is None:
+        return "?"
+    minutes = int(round(seconds / 60))
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"

@@ -1,0 +1,80 @@
+"""The reproduction planner: which steps, in which order, what a rerun skips or resumes."""
+import io
+import json
+import os
+
+import pytest
+
+from evaluation import plan as planner
+from evaluation.reproduce import reproduce
+from training.config import ConfigError
+
+
+def fake_run(workdir, trainer, step, total):
+    """A workdir as a run leaves it: config.json with its length, checkpoint files up to ``step``."""
+    os.makedirs(os.path.join(workdir, "checkpoints"), exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+        json.dump({"trainer": trainer, "config": {}, "total_steps": total}, f)
+    if step:
+        open(os.path.join(workdir, "checkpoints", f"ckpt-{step}.index"), "w").close()
+
+
+def test_table_81_plan_trains_the_fcn_and_four_rows_then_writes_the_table(tmp_path):
+    root, steps = planner.plan_table("8.1", "small", str(tmp_path), data_dir="/data/facades",
+                                     overrides={"cycle": "--epochs=3 --ngf=8"})
+    assert root == str(tmp_path / "table8.1-small")
+    assert [s.name for s in steps] == ["fcn-facades", "facades/gan", "facades/vanilla", "facades/long",
+                                       "facades/nest", "table"]
+    long = steps[3]
+    assert long.module == "training.cycle" and long.workdir == os.path.join(root, "facades", "long")
+    args = list(long.args)
+    assert args[0] == f"--flagfile={planner.preset_file('small', 'cycle')}"
+    assert args.index("--epochs=3") > 0 and "--M=2" in args and "--data_dir=/data/facades" in args
+    assert args[-1] == f"--workdir={long.workdir}"  # overrides come after the preset, the workdir last
+    assert steps[0].module == "evaluation.fcn" and "--epochs=3" not in steps[0].args
+    assert steps[-1].workdir is None and f"--runs={os.path.join(root, 'facades')}" in steps[-1].args
+
+
+def test_table_83_and_82_plans(tmp_path):
+    _, steps = planner.plan_table("8.3", "tiny", str(tmp_path))
+    assert [s.name for s in steps] == ["swapgan/i_iii", "swapgan/i_ii", "swapgan/full", "table"]
+    assert "--generators=I,III" in steps[0].args and "--dataset=synthetic" in steps[0].args
+    _, steps = planner.plan_table("8.2", "tiny", str(tmp_path), data_dir=str(tmp_path / "deepfashion"))
+    assert [s.name for s in steps] == ["swapgan/full", "viton", "table"]
+    assert "--dataset=deepfashion" in steps[0].args and steps[-1].module == "evaluation.table82"
+
+
+def test_status_of_finished_interrupted_and_missing_steps(tmp_path):
+    _, steps = planner.plan_table("8.1", "tiny", str(tmp_path))
+    fake_run(steps[1].workdir, "cycle", 6, 6)
+    fake_run(steps[2].workdir, "cycle", 3, 6)
+    fake_run(steps[3].workdir, "cycle", 0, 6)
+    assert planner.step_status(steps[1]) == ("done", 6, 6)
+    assert planner.step_status(steps[2]) == ("partial", 3, 6)
+    assert planner.step_status(steps[3]) == ("todo", 0, 6)
+    assert planner.step_status(steps[4]) == ("todo", 0, None)
+    assert planner.step_status(steps[5])[0] == "always"
+    out = io.StringIO()
+    reproduce("8.1", "tiny", str(tmp_path), dry_run=True, warmup=False, stream=out)
+    text = out.getvalue()
+    assert "facades/gan: done (6 steps)" in text and "facades/vanilla: resumes at step 3 of 6" in text
+    assert "facades/nest: not started" in text and "python -m training.cycle --flagfile=" in text
+    assert not os.path.exists(os.path.join(str(tmp_path), "table8.1-tiny", "fcn-facades"))
+
+
+def test_unknown_presets_and_tables_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"--preset=huge: no .*huge.fcn\.flags"):
+        planner.plan_table("8.1", "huge", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"--table=9\.9"):
+        planner.plan_table("9.9", "tiny", str(tmp_path))
+    custom = tmp_path / "mine"
+    custom.mkdir()
+    for trainer in ("cycle", "fcn"):
+        (custom / f"{trainer}.flags").write_text("--max_steps=1\n")
+    root, steps = planner.plan_table("8.1", str(custom), str(tmp_path))
+    assert root.endswith("table8.1-mine") and steps[1].args[0] == f"--flagfile={custom / 'cycle.flags'}"
+
+
+def test_durations_read_naturally():
+    assert [planner.duration(s) for s in (None, 10, 59 * 60, 3 * 3600 + 5 * 60)] == [
+        "?", "1 min", "59 min", "3 h 05 min"]

@@ -2,8 +2,10 @@
 import dataclasses
 import os
 
+from absl import logging
+
 from datasets.files import DataError, fingerprint, list_images, scan_images
-from datasets.pipeline import Domain, fixed_images, unpaired_batches
+from datasets.pipeline import Domain, cache_bytes, fixed_images, unpaired_batches
 from datasets.synthetic_facades import ensure_synthetic_facades
 
 PREPARE_HINT = ("Get the CMP facades (400 train / 206 test, as in the thesis) with\n"
@@ -27,10 +29,16 @@ class CycleData:
         return max(1, max(len(self.train_a), len(self.train_b)) // batch_size)
 
     def train_batches(self, config, start_step, total_steps):
+        if config.cache_decoded:
+            size = cache_bytes(self.train_a, self.train_b, load_size=config.load_size)
+            logging.info("--cache_decoded: %d + %d training images decoded and resized to %d px "
+                         "once, %.1f MB of memory", len(self.train_a), len(self.train_b),
+                         config.load_size, size / 2 ** 20)
         return unpaired_batches(self.train_a, self.train_b, seed=config.seed,
                                 batch_size=config.batch_size, image_size=config.image_size,
                                 load_size=config.load_size, flip=config.flip,
-                                start_step=start_step, total_steps=total_steps)
+                                start_step=start_step, total_steps=total_steps,
+                                cache_decoded=config.cache_decoded)
 
     def fingerprint(self):
         """The training files of both domains (config.json records it; a resume checks it)."""

@@ -67,32 +67,61 @@ def resize(image, size):
     return tf.clip_by_value(image, 0.0, 255.0)
 
 
-def augment(image, seed, *, load_size, image_size, flip):
-    """Resize to load_size, random crop to image_size, optional random flip, scale to [-1, 1]."""
+def crop_and_flip(image, seed, *, image_size, flip):
+    """Random crop to image_size, optional random flip, scale to [-1, 1]."""
     crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    image = resize(image, load_size)
     image = tf.image.stateless_random_crop(image, [image_size, image_size, 3], seed=crop_seed)
     if flip:
         image = tf.image.stateless_random_flip_left_right(image, seed=flip_seed)
     return to_unit_range(image)
 
 
+def augment(image, seed, *, load_size, image_size, flip):
+    """Resize to load_size, random crop to image_size, optional random flip, scale to [-1, 1]."""
+    return crop_and_flip(resize(image, load_size), seed, image_size=image_size, flip=flip)
+
+
+def decoded_cache(domain, load_size):
+    """Every image of a domain decoded and resized once, as a [N, L, L, 3] float32 variable (the
+    exact values the uncached pipeline computes, so caching changes speed, not results)."""
+    ds = tf.data.Dataset.from_tensor_slices(list(domain.paths)).map(
+        lambda p: resize(read_image(p, domain.half), load_size),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    images = ds.batch(len(domain)).get_single_element()
+    # A variable, not a constant: tf.data would copy a captured constant into its graph (2 GB cap).
+    with tf.device("/cpu:0"):
+        return tf.Variable(images, trainable=False, name="decoded_cache")
+
+
+def cache_bytes(*domains, load_size):
+    return sum(len(d) for d in domains) * load_size * load_size * 3 * 4
+
+
 def unpaired_batches(domain_a, domain_b, *, seed, batch_size, image_size, load_size, flip,
-                     start_step, total_steps):
-    """Batches {'a': [B,S,S,3], 'b': [B,S,S,3]} in [-1, 1] for steps start_step..total_steps-1."""
+                     start_step, total_steps, cache_decoded=False):
+    """Batches {'a': [B,S,S,3], 'b': [B,S,S,3]} in [-1, 1] for steps start_step..total_steps-1.
+
+    ``cache_decoded`` decodes and resizes each image once (``decoded_cache``); then a step only
+    crops and flips.
+    """
     num = total_steps * batch_size
     idx_a, idx_b = stream_indices(len(domain_a), len(domain_b), seed, num)
     first = start_step * batch_size
-    paths_a = tf.constant(domain_a.paths)
-    paths_b = tf.constant(domain_b.paths)
+    if cache_decoded:
+        cache_a, cache_b = decoded_cache(domain_a, load_size), decoded_cache(domain_b, load_size)
+        fetch_a = lambda i: tf.gather(cache_a, i)  # noqa: E731
+        fetch_b = lambda i: tf.gather(cache_b, i)  # noqa: E731
+    else:
+        paths_a, paths_b = tf.constant(domain_a.paths), tf.constant(domain_b.paths)
+        fetch_a = lambda i: resize(read_image(paths_a[i], domain_a.half), load_size)  # noqa: E731
+        fetch_b = lambda i: resize(read_image(paths_b[i], domain_b.half), load_size)  # noqa: E731
 
     def load(i_a, i_b, position):
         seed_a = tf.stack([tf.constant(2 * seed, tf.int64), position])
         seed_b = tf.stack([tf.constant(2 * seed + 1, tf.int64), position])
-        kwargs = dict(load_size=load_size, image_size=image_size, flip=flip)
-        a = augment(read_image(paths_a[i_a], domain_a.half), seed_a, **kwargs)
-        b = augment(read_image(paths_b[i_b], domain_b.half), seed_b, **kwargs)
-        return {"a": a, "b": b}
+        kwargs = dict(image_size=image_size, flip=flip)
+        return {"a": crop_and_flip(fetch_a(i_a), seed_a, **kwargs),
+                "b": crop_and_flip(fetch_b(i_b), seed_b, **kwargs)}
 
     positions = np.arange(first, num, dtype=np.int64)
     ds = tf.data.Dataset.from_tensor_slices((idx_a[first:], idx_b[first:], positions))

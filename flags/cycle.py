@@ -26,6 +26,9 @@ def define_cycle_flags(fv=absl_flags.FLAGS):
                            "'a' is the dataset's B side.", flag_values=fv)
     absl_flags.DEFINE_boolean("skip_corrupt_images", _D.skip_corrupt_images, "Skip undecodable images "
                               "with a counted warning instead of stopping.", flag_values=fv)
+    absl_flags.DEFINE_boolean("cache_decoded", _D.cache_decoded, "Decode and resize every training "
+                              "image once and keep it in memory (the size is logged); steps then only "
+                              "crop and flip. Same results, less CPU per step.", flag_values=fv)
     absl_flags.DEFINE_integer("image_size", _D.image_size, "Crop size (multiple of 4, >= 32).",
                               flag_values=fv)
     absl_flags.DEFINE_integer("load_size", None, "Resize before the random crop (default: "
@@ -54,7 +57,8 @@ def cycle_config(fv=absl_flags.FLAGS):
     return CycleConfig(
         **train_values(fv), variant=fv.variant, M=fv.M, N=fv.N, share_weights=fv.share_weights,
         dataset=fv.dataset, data_dir=fv.data_dir, direction=fv.direction,
-        skip_corrupt_images=fv.skip_corrupt_images, image_size=fv.image_size, load_size=fv.load_size,
+        skip_corrupt_images=fv.skip_corrupt_images, cache_decoded=fv.cache_decoded,
+        image_size=fv.image_size, load_size=fv.load_size,
         flip=fv.flip, ngf=fv.ngf, ndf=fv.ndf, n_blocks=fv.n_blocks, lambda_cycle=fv.lambda_cycle,
         lambda_sim=fv.lambda_sim, lambda_identity=fv.lambda_identity, halve_d_loss=fv.halve_d_loss,
         pool_size=fv.pool_size)

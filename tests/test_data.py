@@ -155,3 +155,16 @@ def test_missing_default_dataset_says_how_to_get_it(tmp_path, tiny_config):
     assert "python -m datasets.prepare --name=facades" in message and "--dataset=synthetic" in message
     with pytest.raises(DataError, match="--layout=pix2pix"):
         cycle_data.load_cycle_data(tiny_config(dataset="pix2pix", data_dir=str(tmp_path / "x")))
+
+
+def test_cached_decoding_gives_the_same_stream(facades):
+    a = Domain(tuple(list_images(os.path.join(facades, "trainA"))[:3]))
+    b = Domain(tuple(list_images(os.path.join(facades, "trainB"))[:2]))
+    kwargs = dict(seed=3, batch_size=2, image_size=32, load_size=40, flip=True, start_step=1,
+                  total_steps=4)
+    plain = list(unpaired_batches(a, b, **kwargs))
+    cached = list(unpaired_batches(a, b, cache_decoded=True, **kwargs))
+    assert len(plain) == len(cached) == 3
+    for x, y in zip(plain, cached):
+        for k in "ab":
+            np.testing.assert_array_equal(x[k].numpy(), y[k].numpy())

@@ -17,7 +17,7 @@ DEFAULT_DATA_DIRS = {"unpaired": "data/facades", "pix2pix": "data/facades-pix2pi
                      "synthetic": "data/synthetic-facades"}
 # Fields that may change between a run and its resumption without changing what is computed.
 RESUMABLE_FIELDS = frozenset({"workdir", "log_every", "sample_every", "checkpoint_every",
-                              "keep_checkpoints", "num_samples", "jit_compile"})
+                              "keep_checkpoints", "num_samples", "jit_compile", "cache_decoded"})
 
 
 class ConfigError(ValueError):
@@ -126,6 +126,7 @@ class CycleConfig(TrainConfig):
     data_dir: str | None = None
     direction: str = "AtoB"
     skip_corrupt_images: bool = False
+    cache_decoded: bool = False
     image_size: int = 256
     load_size: int | None = None
     flip: bool = True

@@ -5,9 +5,31 @@ import sys
 
 from absl import flags as absl_flags
 
-from training.config import WEIGHT_DECAY_MODES, ConfigError, TrainConfig
+from absl.flags import _argument_parser as absl_parsers
+from absl.flags import _flag as absl_flag
+
+from training.config import DISTRIBUTE, PRECISIONS, WEIGHT_DECAY_MODES, ConfigError, TrainConfig
 
 _DEFAULTS = TrainConfig()
+
+
+class _AutoBooleanParser(absl_parsers.BooleanParser):
+    """A boolean that may also be 'auto'."""
+
+    def parse(self, argument):
+        if isinstance(argument, str) and argument.lower() == "auto":
+            return "auto"
+        return super().parse(argument)
+
+    def flag_type(self):
+        return "bool or auto"
+
+
+class AutoBooleanFlag(absl_flag.Flag):
+    """--name, --noname, --name=true|false|auto (a boolean flag, so absl accepts --noname)."""
+
+    def __init__(self, name, default, help_text):
+        super().__init__(_AutoBooleanParser(), None, name, default, help_text, None, True)
 
 
 def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs):
@@ -41,8 +63,15 @@ def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs):
                               "Checkpoints kept on disk.", flag_values=fv)
     absl_flags.DEFINE_integer("num_samples", _DEFAULTS.num_samples,
                               "Images per domain in each sample grid.", flag_values=fv)
-    absl_flags.DEFINE_boolean("jit_compile", _DEFAULTS.jit_compile,
-                              "Compile the train step with XLA.", flag_values=fv)
+    absl_flags.DEFINE_flag(AutoBooleanFlag(
+        "jit_compile", _DEFAULTS.jit_compile, "Compile the train step with XLA: auto (XLA on GPUs, "
+        "TensorFlow's own kernels on CPUs, where they are faster), true or false."), flag_values=fv)
+    absl_flags.DEFINE_enum("precision", _DEFAULTS.precision, PRECISIONS, "float32, or 16-bit "
+                           "convolutions with float32 norms, outputs, losses and pools "
+                           "(mixed_float16 adds dynamic loss scaling).", flag_values=fv)
+    absl_flags.DEFINE_enum("distribute", _DEFAULTS.distribute, DISTRIBUTE, "none; mirrored: the "
+                           "global batch split over this machine's GPUs; multi_worker: over the "
+                           "machines of TF_CONFIG (see README).", flag_values=fv)
     absl_flags.DEFINE_boolean("extend", False, "Continue a finished (or running) run for longer: "
                               "--epochs, --decay_epochs and --max_steps may differ from config.json; "
                               "the learning-rate schedule is recomputed from the new length and the "
@@ -57,7 +86,8 @@ def train_values(fv):
         max_steps=fv.max_steps, learning_rate=fv.learning_rate, beta1=fv.beta1, beta2=fv.beta2,
         weight_decay=fv.weight_decay, weight_decay_mode=fv.weight_decay_mode, log_every=fv.log_every, sample_every=fv.sample_every,
         checkpoint_every=fv.checkpoint_every, keep_checkpoints=fv.keep_checkpoints,
-        num_samples=fv.num_samples, jit_compile=fv.jit_compile)
+        num_samples=fv.num_samples, jit_compile=fv.jit_compile, precision=fv.precision,
+        distribute=fv.distribute)
 
 
 def run_main(work):

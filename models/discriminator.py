@@ -2,7 +2,7 @@
 import keras
 from keras import layers
 
-from models.layers import conv, instance_norm
+from models.layers import conv, float32_under_mixed_precision, instance_norm
 
 
 def patchgan_discriminator(ndf=64, n_layers=3, in_channels=3, seed=0, name="discriminator"):
@@ -27,5 +27,5 @@ def patchgan_discriminator(ndf=64, n_layers=3, in_channels=3, seed=0, name="disc
             h = instance_norm(f"c{i}_norm")(h)
         h = layers.LeakyReLU(0.2, name=f"c{i}_lrelu")(h)
     h = layers.ZeroPadding2D(1, name="out_pad")(h)
-    y = conv(1, 4, 1, seeds, "out_conv")(h)
+    y = conv(1, 4, 1, seeds, "out_conv", dtype=float32_under_mixed_precision())(h)
     return keras.Model(x, y, name=name)

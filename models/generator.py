@@ -2,7 +2,8 @@
 import keras
 from keras import layers
 
-from models.layers import ReflectionPad2D, conv, instance_norm, upsample_conv
+from models.layers import (ReflectionPad2D, conv, float32_under_mixed_precision, instance_norm,
+                           upsample_conv)
 
 
 def residual_block(x, filters, seed_generator, name):
@@ -42,5 +43,5 @@ def resnet_generator(ngf=64, n_blocks=9, in_channels=3, out_channels=3, seed=0, 
         h = layers.ReLU(name=f"dec{i}_relu")(instance_norm(f"dec{i}_norm")(h))
     h = ReflectionPad2D(3, name="out_pad")(h)
     h = conv(out_channels, 7, 1, seeds, "out_conv")(h)
-    y = layers.Activation("tanh", name="out_tanh")(h)
+    y = layers.Activation("tanh", name="out_tanh", dtype=float32_under_mixed_precision())(h)
     return keras.Model(x, y, name=name)

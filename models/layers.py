@@ -37,16 +37,24 @@ def conv_initializer(seed_generator):
     return keras.initializers.RandomNormal(0.0, INIT_STDDEV, seed=seed_generator)
 
 
+def float32_under_mixed_precision():
+    """'float32' while a mixed dtype policy is set (Keras's global policy, which the trainers set
+    while building), else None (the layer default). Norm statistics and network outputs use it, so
+    that losses and pools stay float32 while convolutions run in 16 bits."""
+    return "float32" if keras.config.dtype_policy().compute_dtype != "float32" else None
+
+
 def instance_norm(name):
     """Instance normalisation without affine parameters, as the reference CycleGAN uses."""
     return layers.GroupNormalization(groups=-1, center=False, scale=False,
-                                     epsilon=INSTANCE_NORM_EPSILON, name=name)
+                                     epsilon=INSTANCE_NORM_EPSILON, name=name,
+                                     dtype=float32_under_mixed_precision())
 
 
-def conv(filters, kernel_size, strides, seed_generator, name, use_bias=True):
+def conv(filters, kernel_size, strides, seed_generator, name, use_bias=True, dtype=None):
     return layers.Conv2D(filters, kernel_size, strides=strides, padding="valid", use_bias=use_bias,
                          kernel_initializer=conv_initializer(seed_generator),
-                         bias_initializer="zeros", name=name)
+                         bias_initializer="zeros", name=name, dtype=dtype)
 
 
 def upsample_conv(x, filters, seed_generator, name):

@@ -34,7 +34,8 @@ import keras
 from keras import layers
 
 from models.generator import residual_block
-from models.layers import ReflectionPad2D, conv, conv_initializer, instance_norm
+from models.layers import (ReflectionPad2D, conv, conv_initializer, float32_under_mixed_precision,
+                           instance_norm)
 
 DOWNSAMPLING = 8  # G_I / G_II: three stride-2 convs
 UPSAMPLE_KERNELS = (1, 3)
@@ -83,7 +84,8 @@ def swap_generator(in_channels, ngf=64, n_blocks=6, upsample_kernel=1, out_chann
             h = ReflectionPad2D(1, name=f"dec{i}_pad")(h)
         h = _norm_relu(conv(skip.shape[-1], upsample_kernel, 1, seeds, f"dec{i}_conv")(h), f"dec{i}")
     h = ReflectionPad2D(3, name="out_pad")(h)
-    y = layers.Activation("tanh", name="out_tanh")(conv(out_channels, 7, 1, seeds, "out_conv")(h))
+    y = layers.Activation("tanh", name="out_tanh", dtype=float32_under_mixed_precision())(
+        conv(out_channels, 7, 1, seeds, "out_conv")(h))
     return keras.Model(x, y, name=name)
 
 
@@ -140,5 +142,5 @@ def mask_generator(image_size, ngf=64, n_layers=8, in_channels=3, seed=0, name="
         h = layers.ReLU(name=f"up{i + 1}_relu")(h)
         h = layers.Concatenate(name=f"up{i + 1}_skip")([h, skip])
     h = _up(h, 1, strides[0], seeds, "up1")
-    y = layers.Activation("sigmoid", name="out_sigmoid")(h)
+    y = layers.Activation("sigmoid", name="out_sigmoid", dtype=float32_under_mixed_precision())(h)
     return keras.Model(x, y, name=name)

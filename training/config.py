@@ -13,11 +13,14 @@ from models.cycle import VARIANTS
 DATASETS = ("synthetic", "unpaired", "pix2pix")
 DIRECTIONS = ("AtoB", "BtoA")
 WEIGHT_DECAY_MODES = ("decoupled", "l2")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+DISTRIBUTE = ("none", "mirrored", "multi_worker")
 DEFAULT_DATA_DIRS = {"unpaired": "data/facades", "pix2pix": "data/facades-pix2pix",
                      "synthetic": "data/synthetic-facades"}
 # Fields that may change between a run and its resumption without changing what is computed.
 RESUMABLE_FIELDS = frozenset({"workdir", "log_every", "sample_every", "checkpoint_every",
-                              "keep_checkpoints", "num_samples", "jit_compile", "cache_decoded"})
+                              "keep_checkpoints", "num_samples", "jit_compile", "cache_decoded",
+                              "distribute"})
 
 
 class ConfigError(ValueError):
@@ -55,7 +58,9 @@ class TrainConfig:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
     num_samples: int = 4             # images per domain in the sample grids
-    jit_compile: bool = True
+    jit_compile: bool | str = "auto"  # "auto": XLA on GPUs, TensorFlow's kernels on CPUs
+    precision: str = "float32"
+    distribute: str = "none"
 
     def __post_init__(self):
         _resolve(self, "decay_epochs", self.epochs // 2)
@@ -76,6 +81,12 @@ class TrainConfig:
         _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
         _check(self.weight_decay_mode in WEIGHT_DECAY_MODES, "weight_decay_mode",
                self.weight_decay_mode, f"must be one of {', '.join(WEIGHT_DECAY_MODES)}")
+        _check(self.jit_compile in (True, False, "auto"), "jit_compile", self.jit_compile,
+               "must be auto, true or false")
+        _check(self.precision in PRECISIONS, "precision", self.precision,
+               f"must be one of {', '.join(PRECISIONS)}")
+        _check(self.distribute in DISTRIBUTE, "distribute", self.distribute,
+               f"must be one of {', '.join(DISTRIBUTE)}")
         for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_samples"):
             _check(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from datasets.cycle_data import load_cycle_data
 from models.cycle import build_cycle_nets, translate_paths
-from training import loop
+from training import devices, loop
 from training.config import CycleConfig
 from training.cycle_step import make_cycle_train_step
 from training.optim import make_adam
@@ -27,6 +27,7 @@ class CycleState:
     pool_a: ImagePool
     pool_b: ImagePool
     step: tf.Variable
+    runtime: devices.Runtime
 
     def checkpoint(self):
         return tf.train.Checkpoint(step=self.step, g_optimizer=self.g_optimizer,
@@ -40,17 +41,25 @@ def build_nets(config):
                             seed=config.seed)
 
 
-def build_state(config, total_steps):
-    nets = build_nets(config)
-    g_opt = make_adam(config, total_steps, "g_optimizer")
-    d_opt = make_adam(config, total_steps, "d_optimizer")
-    # Optimiser slots must exist before a checkpoint is restored or a step is traced.
-    g_opt.build(nets.generator_variables)
-    d_opt.build(nets.discriminator_variables)
-    shape = (config.image_size, config.image_size, 3)
-    return CycleState(nets, g_opt, d_opt, ImagePool(config.pool_size, shape, name="pool_a"),
-                      ImagePool(config.pool_size, shape, name="pool_b"),
-                      tf.Variable(0, dtype=tf.int64, trainable=False, name="step"))
+def build_state(config, total_steps, runtime=None):
+    """All training state, created under the run's precision policy and tf.distribute strategy."""
+    runtime = runtime or devices.Runtime.of(config)
+    with runtime.scope():
+        nets = build_nets(config)
+        g_opt = runtime.optimizer(make_adam(config, total_steps, "g_optimizer"))
+        d_opt = runtime.optimizer(make_adam(config, total_steps, "d_optimizer"))
+        # Optimiser slots must exist before a checkpoint is restored or a step is traced.
+        g_opt.build(nets.generator_variables)
+        d_opt.build(nets.discriminator_variables)
+        shape = (config.image_size, config.image_size, 3)
+        return CycleState(nets, g_opt, d_opt, ImagePool(config.pool_size, shape, name="pool_a"),
+                          ImagePool(config.pool_size, shape, name="pool_b"), step_counter(), runtime)
+
+
+def step_counter():
+    """The step variable; under a strategy every replica advances it, the first one's counts."""
+    return tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
+                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
 
 def sample_grids(nets, variant, images_a, images_b):
@@ -84,15 +93,16 @@ def train(config: CycleConfig, progress_stream=None, extend=False):
                  "(%d per epoch); workdir %s", config.variant, config.M, config.N, config.image_size,
                  len(data.train_a), len(data.train_b), total, config.batch_size, per_epoch,
                  config.workdir)
-    state = build_state(config, total)
+    runtime = devices.Runtime.of(config)
+    runtime.check_batch(config.batch_size)
+    state = build_state(config, total, runtime)
     train_step = make_cycle_train_step(state.nets, state.g_optimizer, state.d_optimizer,
-                                       state.pool_a, state.pool_b, state.step, config,
-                                       jit_compile=config.jit_compile)
+                                       state.pool_a, state.pool_b, state.step, config, runtime=runtime)
     samples_a, samples_b = data.sample_images(config.num_samples, config.image_size)
     return loop.run(
-        workdir=config.workdir, settings=loop.LoopSettings.of(config, total),
+        workdir=runtime.workdir(config.workdir), settings=loop.LoopSettings.of(config, total),
         checkpoint=state.checkpoint(), step=state.step, train_step=train_step,
-        make_batches=lambda start: data.train_batches(config, start, total),
+        make_batches=lambda start: runtime.batches(data.train_batches(config, start, total)),
         make_samples=lambda: sample_grids(state.nets, config.variant, samples_a, samples_b),
         recording=loop.Recording(config, TRAINER, data.fingerprint(), extend),
         progress_stream=progress_stream)

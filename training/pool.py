@@ -7,6 +7,8 @@ is reproducible and compiles under XLA.
 """
 import tensorflow as tf
 
+from training.devices import replica_salt
+
 
 class ImagePool(tf.Module):
     """For each image: while filling, store and return it; afterwards, with probability 1/2
@@ -15,14 +17,23 @@ class ImagePool(tf.Module):
     def __init__(self, size, image_shape, name=None):
         super().__init__(name=name)
         self.size = int(size)
+        # Under a tf.distribute strategy each replica keeps its own pool (SyncOnRead); a checkpoint
+        # holds the first replica's, which every replica gets back on restore, for any replica count.
+        local = dict(synchronization=tf.VariableSynchronization.ON_READ,
+                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA) if tf.distribute.has_strategy() else {}
+        self.per_replica = bool(local)
         if self.size > 0:
-            self.images = tf.Variable(tf.zeros([self.size, *image_shape]), trainable=False, name="images")
-            self.count = tf.Variable(0, dtype=tf.int32, trainable=False, name="count")
+            self.images = tf.Variable(tf.zeros([self.size, *image_shape]), trainable=False,
+                                      name="images", **local)
+            self.count = tf.Variable(0, dtype=tf.int32, trainable=False, name="count", **local)
 
     def __call__(self, images, seed):
         """images: [B, H, W, C] with static B; seed: int64 [2] (e.g. (salt, step))."""
         if self.size == 0:
             return images
+        salt = replica_salt()
+        if salt is not None:  # replicas draw independently
+            seed = tf.random.experimental.stateless_fold_in(seed, salt)
         outputs = []
         for i in range(images.shape[0]):
             item_seed = tf.random.experimental.stateless_fold_in(seed, i)
@@ -35,6 +46,10 @@ class ImagePool(tf.Module):
             # recompile the whole step for every new index.
             stored = tf.gather(self.images, index)
             outputs.append(tf.where(swap, stored, image))
-            self.images.scatter_nd_update([[index]], [tf.where(tf.logical_or(filling, swap), image, stored)])
+            kept = tf.where(tf.logical_or(filling, swap), image, stored)
+            if self.per_replica:  # SyncOnRead variables only support whole assignments
+                self.images.assign(tf.tensor_scatter_nd_update(self.images, [[index]], [kept]))
+            else:
+                self.images.scatter_nd_update([[index]], [kept])
             self.count.assign(tf.minimum(count + 1, self.size))
         return tf.stack(outputs)

@@ -1,0 +1,143 @@
+"""Where and how a train step runs: XLA or TensorFlow's kernels, the precision policy, and the
+tf.distribute strategy. Every trainer builds its state inside ``Runtime.scope()`` and compiles its
+step with ``Runtime.compile``, so the three choices are made once, here.
+
+* ``--jit_compile=auto`` (default) is XLA on GPUs and TensorFlow's own kernels on CPUs, where XLA
+  measured 20-50% slower; ``true``/``false`` force it.
+* ``--precision=mixed_bfloat16|mixed_float16`` computes convolutions in 16 bits; instance-norm
+  statistics, network outputs, losses and the image pools stay float32 (models/layers.py reads the
+  policy), and float16 uses dynamic loss scaling. ``float32`` builds exactly today's graph.
+* ``--distribute=mirrored`` splits the global batch over the local GPUs (MirroredStrategy);
+  ``multi_worker`` over machines configured by ``TF_CONFIG`` (MultiWorkerMirroredStrategy).
+  Gradients are summed across replicas by the Keras optimiser, so each replica divides its loss
+  by the replica count (``gradient_loss``). XLA is not used under a strategy.
+"""
+import contextlib
+import dataclasses
+import json
+import os
+
+from absl import logging
+import keras
+import tensorflow as tf
+
+from training.config import ConfigError
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+DISTRIBUTE = ("none", "mirrored", "multi_worker")
+
+
+def has_gpu():
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def use_xla(jit_compile):
+    """The --jit_compile setting ('auto', True, False) resolved for this machine."""
+    return has_gpu() if jit_compile == "auto" else bool(jit_compile)
+
+
+def make_strategy(distribute):
+    if distribute == "mirrored":  # this machine's GPUs; without any, its logical CPU devices
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if distribute == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()  # the default (no-op) strategy
+
+
+def gradient_loss(loss, optimizer):
+    """What a replica differentiates: its loss / replica count (the optimiser sums gradients over
+    replicas), times the loss scale under float16 (the LossScaleOptimizer unscales). Call it
+    inside the GradientTape, or the tape never sees these operations."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas > 1:
+        loss = loss / replicas
+    return optimizer.scale_loss(loss)  # the identity unless a loss scale is set
+
+
+def replica_salt():
+    """A per-replica integer for stateless randomness (0 without a strategy)."""
+    context = tf.distribute.get_replica_context()
+    if context is None or tf.distribute.get_strategy().num_replicas_in_sync == 1:
+        return None
+    return tf.cast(context.replica_id_in_sync_group, tf.int64)
+
+
+@dataclasses.dataclass
+class Runtime:
+    """The resolved execution choices of one run."""
+
+    strategy: object
+    precision: str = "float32"
+    xla: bool = False
+    distributed: bool = False
+
+    @classmethod
+    def of(cls, config):
+        distributed = config.distribute != "none"
+        xla = use_xla(config.jit_compile)
+        if distributed and xla:
+            logging.info("--distribute=%s runs TensorFlow's kernels; XLA is not used under a strategy",
+                         config.distribute)
+            xla = False
+        return cls(make_strategy(config.distribute), config.precision, xla, distributed)
+
+    @property
+    def replicas(self):
+        return self.strategy.num_replicas_in_sync
+
+    def workdir(self, workdir):
+        """The chief trains in ``workdir``; other workers of a multi-worker run keep their own
+        copy of the run (all workers must write checkpoints) in workers/<index>."""
+        index = worker_index() if self.distributed else 0
+        return workdir if index == 0 else os.path.join(workdir, "workers", str(index))
+
+    @contextlib.contextmanager
+    def scope(self):
+        """Networks, optimisers, pools and the step counter are created inside this."""
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.precision)
+        try:
+            with self.strategy.scope():
+                yield
+        finally:
+            keras.config.set_dtype_policy(previous)
+
+    def optimizer(self, optimizer):
+        """Wraps an optimiser for float16 loss scaling (call inside ``scope``)."""
+        if self.precision == "mixed_float16":
+            return keras.optimizers.LossScaleOptimizer(optimizer, name=optimizer.name)
+        return optimizer
+
+    def compile(self, step_fn):
+        """``step_fn(batch) -> dict`` as one compiled call; under a strategy each replica runs it
+        on its share of the batch and the returned values are averaged over replicas."""
+        if not self.distributed:
+            return tf.function(step_fn, jit_compile=self.xla)
+        strategy = self.strategy
+
+        @tf.function
+        def distributed_step(batch):
+            out = strategy.run(step_fn, args=(batch,))
+            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in out.items()}
+
+        return distributed_step
+
+    def batches(self, dataset):
+        """Splits each global batch of a tf.data stream over the replicas (in order)."""
+        if not self.distributed:
+            return dataset
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
+
+    def check_batch(self, batch_size):
+        if batch_size % self.replicas:
+            raise ConfigError(f"--batch_size={batch_size}: must be a multiple of the {self.replicas} "
+                              "replicas of --distribute (it is the global batch)")
+
+
+def worker_index():
+    """This machine's task index under TF_CONFIG (0 without it: the chief)."""
+    task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
+    return int(task.get("index", 0)) if task.get("type", "worker") in ("worker", "chief") else 0

@@ -1,0 +1,160 @@
+"""Wires a VitonConfig into person pairs, the network, the optimiser, checkpoint, train step and
+loop: the VITON baseline of Table 8.2, trained on SwapGAN's pairs (X_r the target, X_c the clothes).
+"""
+import dataclasses
+import json
+import os
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from datasets.files import DataError
+from datasets.persons.deepfashion import load_person_set
+from datasets.persons.pipeline import fixed_pairs, pair_batches, steps_per_epoch
+from datasets.persons.synthetic import LAYOUT_VERSION, ensure_synthetic_persons
+from models.pretrained import WeightsError
+from models.viton import body_shape, clothes_mask, vgg19_features, viton_generator
+from training import loop
+from training.config import ConfigError
+from training.optim import make_adam
+from training.summaries import grid
+from training.viton_config import VitonConfig
+from training.viton_step import make_viton_train_step, viton_batch_input
+
+TRAINER = "viton"
+COLUMNS = ("reference", "agnostic", "cond. clothes", "output", "mask")
+CONDITION_KEYS = ("x_c", "p_c", "s_c", "m_c", "h_c", "heat_c")
+
+
+@dataclasses.dataclass
+class VitonState:
+    """Everything that is trained or advances: the contents of the checkpoint. ``rng`` holds the
+    dropout layer's seed state, so a resumed run draws the same dropout masks."""
+
+    net: object
+    optimizer: object
+    step: tf.Variable
+
+    def checkpoint(self):
+        rng = [v for v in self.net.non_trainable_variables if "seed_generator" in v.path]
+        return tf.train.Checkpoint(step=self.step, optimizer=self.optimizer, viton=self.net, rng=rng)
+
+
+def build_net(config):
+    return viton_generator(config.image_size, ngf=config.ngf, n_layers=config.n_layers,
+                           dropout=config.dropout, seed=config.seed)
+
+
+def build_state(config, total_steps):
+    net = build_net(config)
+    optimizer = make_adam(config, total_steps, "optimizer")
+    optimizer.build(net.trainable_variables)  # slots exist before a restore or a trace
+    return VitonState(net, optimizer, tf.Variable(0, dtype=tf.int64, trainable=False, name="step"))
+
+
+def load_features(config):
+    """The frozen VGG19 of the perceptual term, or None (with an info log) when it is off;
+    ConfigError naming --vgg_weights when the weights cannot be had."""
+    if not config.vgg_weights:
+        logging.info("no --vgg_weights: VITON trains without its perceptual term (L1 image + "
+                     "mask only); pass --vgg_weights=PATH (Keras's VGG19 no-top .h5) or imagenet")
+        return None
+    if config.lambda_perceptual == 0:
+        return None
+    try:
+        return vgg19_features(config.image_size, config.vgg_weights)
+    except WeightsError as e:
+        raise ConfigError(str(e)) from e
+
+
+def _ensure_synthetic(root):
+    """Generates the default synthetic persons unless a synthetic persons set (of any size) is
+    already there."""
+    manifest = os.path.join(root, "synthetic.json")
+    if os.path.exists(manifest):
+        try:
+            with open(manifest, encoding="utf-8") as f:
+                spec = json.load(f)
+        except (OSError, json.JSONDecodeError) as e:
+            raise DataError(f"{manifest}: unreadable ({e})") from e
+        if not isinstance(spec, dict) or spec.get("kind") != "persons":
+            raise DataError(f"{root}: a synthetic dataset, but not of persons; choose another "
+                            "--data_dir for --dataset=synthetic")
+        if spec.get("layout_version") == LAYOUT_VERSION:
+            return
+    logging.info("%s: generating the synthetic persons (once; about a minute)", root)
+    ensure_synthetic_persons(root)
+
+
+def load_person_sets(config):
+    """(train, test) PersonSets of --dataset and --data_dir; DataError naming the folder."""
+    root = config.data_dir
+    if config.dataset == "synthetic":
+        _ensure_synthetic(root)
+    elif not os.path.isdir(root):
+        raise DataError(f"{root}: no dataset there (--dataset={config.dataset}); expected the "
+                        "DeepFashion pose-transfer layout (see README), or use --dataset=synthetic")
+    return tuple(load_person_set(root, split, skip_corrupt_images=config.skip_corrupt_images)
+                 for split in ("train", "test"))
+
+
+def sample_batches(test_set, count, image_size):
+    """'pairs': the first test pairs (X_r is the target); 'swap': the same references each with
+    the condition of the next pair, the test-time task."""
+    same = fixed_pairs(test_set, count, image_size, heatmaps=True)
+    crossed = {k: (np.roll(v, -1, axis=0) if k in CONDITION_KEYS else v) for k, v in same.items()}
+    return {"pairs": same, "swap": crossed}
+
+
+def agnostic_picture(batch, shape_side):
+    """The agnostic representation as one picture: the blurred shape in grey, the pose heatmaps'
+    maximum brightening it, the head in colour."""
+    shape = np.asarray(body_shape(tf.constant(batch["m_r"]), shape_side))
+    grey = np.clip(0.6 * shape + batch["heat_r"].max(-1, keepdims=True), 0.0, 1.0) * 2.0 - 1.0
+    return batch["h_r"] * batch["x_r"] + (1.0 - batch["h_r"]) * np.repeat(grey, 3, axis=-1)
+
+
+def sample_grids(net, batches, shape_side):
+    """{name: labelled grid}: per row the reference, its agnostic representation, the condition's
+    clothes, the output and its clothes mask."""
+    out = {}
+    for name, batch in batches.items():
+        tensors = {k: tf.constant(v) for k, v in batch.items()}
+        image, mask = net(viton_batch_input(tensors, shape_side), training=False)
+        clothes = batch["x_c"] * np.asarray(clothes_mask(tensors["s_c"]))
+        columns = [batch["x_r"], agnostic_picture(batch, shape_side), clothes, np.asarray(image),
+                   np.asarray(mask) * 2.0 - 1.0]
+        out[name] = grid([[c[i] for c in columns] for i in range(len(batch["x_r"]))],
+                         labels=list(COLUMNS))
+    return out
+
+
+def train(config: VitonConfig, progress_stream=None, extend=False):
+    """Trains (or resumes) one run in ``config.workdir``; returns the loop's summary.
+
+    ``extend`` lets a rerun change the run's length (see ``workdir.record``).
+    """
+    train_set, test_set = load_person_sets(config)  # bad data and weights fail before any write
+    features = load_features(config)
+    per_epoch = steps_per_epoch(train_set, config.batch_size)
+    total = config.total_steps(per_epoch)
+    logging.info("VITON coarse stage, %d px, perceptual term %s; %d training pairs of %d images "
+                 "(segmentation: %s); %d steps of batch %d (%d per epoch); workdir %s",
+                 config.image_size, "on" if features is not None else "off", train_set.num_pairs,
+                 train_set.num_images, "keypoint-derived approximation"
+                 if train_set.approximate_segmentation else "LIP parsing maps", total,
+                 config.batch_size, per_epoch, config.workdir)
+    state = build_state(config, total)
+    train_step = make_viton_train_step(state.net, state.optimizer, state.step, config, features,
+                                       jit_compile=config.jit_compile)
+    samples = sample_batches(test_set, config.num_samples, config.image_size)
+    return loop.run(
+        workdir=config.workdir, settings=loop.LoopSettings.of(config, total),
+        checkpoint=state.checkpoint(), step=state.step, train_step=train_step,
+        make_batches=lambda start: pair_batches(
+            train_set, seed=config.seed, batch_size=config.batch_size, image_size=config.image_size,
+            start_step=start, total_steps=total, flip=config.flip, heatmaps=True),
+        make_samples=lambda: sample_grids(state.net, samples, config.shape_side),
+        recording=loop.Recording(config, TRAINER, train_set.fingerprint(), extend),
+        shown=("g/total", "g/image"), progress_stream=progress_stream)

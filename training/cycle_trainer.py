@@ -53,13 +53,8 @@ def build_state(config, total_steps, runtime=None):
         d_opt.build(nets.discriminator_variables)
         shape = (config.image_size, config.image_size, 3)
         return CycleState(nets, g_opt, d_opt, ImagePool(config.pool_size, shape, name="pool_a"),
-                          ImagePool(config.pool_size, shape, name="pool_b"), step_counter(), runtime)
-
-
-def step_counter():
-    """The step variable; under a strategy every replica advances it, the first one's counts."""
-    return tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
-                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+                          ImagePool(config.pool_size, shape, name="pool_b"), devices.step_counter(),
+                          runtime)
 
 
 def sample_grids(nets, variant, images_a, images_b):

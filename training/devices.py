@@ -55,6 +55,13 @@ def gradient_loss(loss, optimizer):
     return optimizer.scale_loss(loss)  # the identity unless a loss scale is set
 
 
+def step_counter():
+    """The step variable of a run's state; under a strategy every replica advances it and the
+    first replica's count is kept."""
+    return tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
+                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+
+
 def replica_salt():
     """A per-replica integer for stateless randomness (0 without a strategy)."""
     context = tf.distribute.get_replica_context()

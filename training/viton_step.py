@@ -2,6 +2,7 @@
 import tensorflow as tf
 
 from models.viton import clothes_mask, viton_input, viton_objective
+from training.devices import gradient_loss
 from training.optim import l2_penalty
 
 
@@ -12,8 +13,10 @@ def viton_batch_input(batch, shape_side):
                        batch["s_c"], shape_side)
 
 
-def make_viton_train_step(net, optimizer, step, config, features=None, *, jit_compile=True):
-    """Returns ``train_step(batch) -> dict`` compiled with ``tf.function(jit_compile=...)``.
+def make_viton_train_step(net, optimizer, step, config, features=None, *, jit_compile=True,
+                          runtime=None):
+    """Returns ``train_step(batch) -> dict`` compiled with ``tf.function(jit_compile=...)``, or by
+    ``runtime.compile`` (the run's precision, tf.distribute and XLA).
 
     One call: the outputs of ``net`` for the reference's agnostic representation and the
     condition's clothes (training mode: batch statistics, dropout), VITON's objective against X_r
@@ -35,8 +38,9 @@ def make_viton_train_step(net, optimizer, step, config, features=None, *, jit_co
             if l2:
                 terms["g/l2"] = l2_penalty(variables, l2)
                 terms["g/total"] = terms["g/total"] + terms["g/l2"]
-        optimizer.apply_gradients(zip(tape.gradient(terms["g/total"], variables), variables))
+            target = gradient_loss(terms["g/total"], optimizer)
+        optimizer.apply_gradients(zip(tape.gradient(target, variables), variables))
         step.assign_add(1)
         return {**terms, "lr": lr}
 
-    return tf.function(train_step, jit_compile=jit_compile)
+    return runtime.compile(train_step) if runtime else tf.function(train_step, jit_compile=jit_compile)

@@ -15,7 +15,7 @@ from datasets.persons.pipeline import fixed_pairs, pair_batches, steps_per_epoch
 from datasets.persons.synthetic import LAYOUT_VERSION, ensure_synthetic_persons
 from models.pretrained import WeightsError
 from models.viton import body_shape, clothes_mask, vgg19_features, viton_generator
-from training import loop
+from training import devices, loop
 from training.config import ConfigError
 from training.optim import make_adam
 from training.summaries import grid
@@ -46,11 +46,14 @@ def build_net(config):
                            dropout=config.dropout, seed=config.seed)
 
 
-def build_state(config, total_steps):
-    net = build_net(config)
-    optimizer = make_adam(config, total_steps, "optimizer")
-    optimizer.build(net.trainable_variables)  # slots exist before a restore or a trace
-    return VitonState(net, optimizer, tf.Variable(0, dtype=tf.int64, trainable=False, name="step"))
+def build_state(config, total_steps, runtime=None):
+    """All training state, created under the run's precision policy and tf.distribute strategy."""
+    runtime = runtime or devices.Runtime.of(config)
+    with runtime.scope():
+        net = build_net(config)
+        optimizer = runtime.optimizer(make_adam(config, total_steps, "optimizer"))
+        optimizer.build(net.trainable_variables)  # slots exist before a restore or a trace
+        return VitonState(net, optimizer, devices.step_counter())
 
 
 def load_features(config):
@@ -145,16 +148,18 @@ def train(config: VitonConfig, progress_stream=None, extend=False):
                  train_set.num_images, "keypoint-derived approximation"
                  if train_set.approximate_segmentation else "LIP parsing maps", total,
                  config.batch_size, per_epoch, config.workdir)
-    state = build_state(config, total)
+    runtime = devices.Runtime.of(config)
+    runtime.check_batch(config.batch_size)
+    state = build_state(config, total, runtime)
     train_step = make_viton_train_step(state.net, state.optimizer, state.step, config, features,
-                                       jit_compile=config.jit_compile)
+                                       runtime=runtime)
     samples = sample_batches(test_set, config.num_samples, config.image_size)
     return loop.run(
-        workdir=config.workdir, settings=loop.LoopSettings.of(config, total),
+        workdir=runtime.workdir(config.workdir), settings=loop.LoopSettings.of(config, total),
         checkpoint=state.checkpoint(), step=state.step, train_step=train_step,
-        make_batches=lambda start: pair_batches(
+        make_batches=lambda start: runtime.batches(pair_batches(
             train_set, seed=config.seed, batch_size=config.batch_size, image_size=config.image_size,
-            start_step=start, total_steps=total, flip=config.flip, heatmaps=True),
+            start_step=start, total_steps=total, flip=config.flip, heatmaps=True)),
         make_samples=lambda: sample_grids(state.net, samples, config.shape_side),
         recording=loop.Recording(config, TRAINER, train_set.fingerprint(), extend),
         shown=("g/total", "g/image"), progress_stream=progress_stream)

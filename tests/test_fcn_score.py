@@ -15,7 +15,6 @@ from evaluation.fcn_trainer import FCNConfig
 from evaluation.scores import confusion_matrix, fcn_scores
 from evaluation.table81 import THESIS, find_runs, table81
 from tests.test_fcn_trainer import TINY, tiny_facades
-from training import checkpoints as ckpt
 from training import cycle_trainer
 from training.config import ConfigError, CycleConfig
 

@@ -1,0 +1,190 @@
+"""Wires an FCNConfig into data, the FCN-8s, Adam, checkpoint, train step and the shared loop: the
+segmentation network of the FCN-score (thesis 8.1.4: "pre-trained using the real training photos
+and ground-truth labels").
+
+It lives in evaluation/ because only the evaluation uses it; it trains through ``training.loop``
+exactly like the CycleGAN family (same workdir contract, resume, metrics, samples). Decisions the
+thesis leaves open, beside those of ``models.fcn`` and ``datasets.segmentation``:
+- optimiser: Adam (beta1 0.9, the usual value outside GAN training; lr 1e-4) with the project's
+  constant-then-linear-decay schedule and decoupled weight decay 5e-4 (FCN's value) via
+  ``training.optim.make_adam``;
+- loss: pixel-wise softmax cross-entropy over the labelled pixels (ignore id 255 skipped);
+- input: the whole photo resized to --image_size, random flips, no crop;
+- dropout 0.5 in fc6/fc7 (FCN); its random state is checkpointed so that resumption is exact.
+"""
+import dataclasses
+import os
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from datasets.labels import LABEL_SETS, get_label_set, ids_to_colors
+from datasets.segmentation import (SEGMENTATION_DATASETS, fixed_pairs, has_test_split,
+                                   load_labelled_images, segmentation_batches, steps_per_epoch)
+from evaluation.fcn_step import make_fcn_train_step
+from models.fcn import PREPROCESSING, STRIDE, UPSAMPLING, fcn8s, load_vgg16_weights
+from models.pretrained import WeightsError
+from training import checkpoints as ckpt
+from training import loop
+from training.config import ConfigError, TrainConfig, _check, _resolve
+from training.optim import make_adam
+from training.summaries import grid
+
+TRAINER = "fcn"
+SHOWN = ("loss", "pixel_acc")
+DEFAULT_DATA_DIRS = {("facades", "unpaired"): "data/facades",
+                     ("facades", "pix2pix"): "data/facades-pix2pix",
+                     ("facades", "synthetic"): "data/synthetic-facades",
+                     ("cityscapes", "unpaired"): "data/cityscapes",
+                     ("cityscapes", "pix2pix"): "data/cityscapes-pix2pix"}
+
+
+@dataclasses.dataclass(frozen=True)
+class FCNConfig(TrainConfig):
+    """An FCN run: everything evaluation needs to rebuild the same network is recorded here.
+
+    Fields left None get derived defaults: data_dir by label set and dataset, fc_width = 64 * width
+    (4096 for VGG16), preprocessing "vgg" with backbone weights and "none" without.
+    """
+
+    workdir: str = "runs/fcn/facades"
+    batch_size: int = 8
+    epochs: int = 100
+    learning_rate: float = 1e-4
+    beta1: float = 0.9
+    label_set: str = "facades"
+    dataset: str = "unpaired"
+    data_dir: str | None = None
+    skip_corrupt_images: bool = False
+    image_size: int = 256
+    flip: bool = True
+    width: int = 64
+    fc_width: int | None = None
+    upsampling: str = "learned"
+    dropout: float = 0.5
+    backbone_weights: str = "none"
+    preprocessing: str | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        _check(self.label_set in LABEL_SETS, "label_set", self.label_set,
+               f"must be one of {', '.join(LABEL_SETS)}")
+        _check(self.dataset in SEGMENTATION_DATASETS, "dataset", self.dataset,
+               f"must be one of {', '.join(SEGMENTATION_DATASETS)}")
+        _check(self.dataset != "synthetic" or self.label_set == "facades", "dataset", self.dataset,
+               "the built-in data are facades (--label_set=facades)")
+        _resolve(self, "data_dir", DEFAULT_DATA_DIRS.get((self.label_set, self.dataset), ""))
+        _check(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
+        object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
+        _resolve(self, "fc_width", 64 * self.width)
+        pretrained = self.backbone_weights != "none"
+        _resolve(self, "preprocessing", "vgg" if pretrained else "none")
+        if pretrained and self.backbone_weights != "imagenet":  # a file: absolute, like data_dir
+            object.__setattr__(self, "backbone_weights",
+                               os.path.abspath(os.path.expanduser(self.backbone_weights)))
+        _check(self.image_size >= STRIDE and self.image_size % STRIDE == 0, "image_size",
+               self.image_size, f"must be a multiple of {STRIDE} (FCN-8s pools five times)")
+        for name in ("width", "fc_width"):
+            _check(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
+        _check(self.upsampling in UPSAMPLING, "upsampling", self.upsampling,
+               f"must be one of {', '.join(UPSAMPLING)}")
+        _check(self.preprocessing in PREPROCESSING, "preprocessing", self.preprocessing,
+               f"must be one of {', '.join(PREPROCESSING)}")
+        _check(0 <= self.dropout < 1, "dropout", self.dropout, "must lie in [0, 1)")
+        _check(bool(self.backbone_weights), "backbone_weights", self.backbone_weights,
+               "must be none, imagenet or the path of a weights file")
+        if pretrained:
+            _check(self.width == 64, "width", self.width,
+                   f"--backbone_weights={self.backbone_weights} is VGG16, which has width 64")
+            _check(self.preprocessing == "vgg", "preprocessing", self.preprocessing,
+                   "ImageNet VGG16 weights need --preprocessing=vgg")
+
+    @property
+    def labels(self):
+        return get_label_set(self.label_set)
+
+
+@dataclasses.dataclass
+class FCNState:
+    """Everything that is trained or advances: the contents of the checkpoint."""
+
+    model: object
+    optimizer: object
+    step: tf.Variable
+
+    def checkpoint(self):
+        # Keras does not track the dropout layers' seed generators for tf.train.Checkpoint; saved
+        # explicitly, a resumed run draws the same dropout masks as an uninterrupted one.
+        seeds = {f"seed_{i}": v.value for i, v in enumerate(self.model.non_trainable_variables)}
+        return tf.train.Checkpoint(step=self.step, optimizer=self.optimizer, fcn=self.model,
+                                   dropout_seeds=seeds)
+
+
+def build_fcn(config):
+    return fcn8s(config.labels.num_classes, width=config.width, fc_width=config.fc_width,
+                 upsampling=config.upsampling, dropout=config.dropout,
+                 preprocessing=config.preprocessing, seed=config.seed)
+
+
+def build_state(config, total_steps):
+    model = build_fcn(config)
+    optimizer = make_adam(config, total_steps, "optimizer")
+    optimizer.build(model.trainable_variables)  # slots exist before a restore or a trace
+    return FCNState(model, optimizer, tf.Variable(0, dtype=tf.int64, trainable=False, name="step"))
+
+
+def load_backbone(config, model):
+    """ImageNet VGG16 weights into a fresh run's encoder; a resumed run has them in its checkpoint
+    already (and needs no network). Errors become one-line ConfigErrors naming the flag."""
+    if config.backbone_weights == "none" or ckpt.steps_on_disk(config.workdir):
+        return
+    try:
+        load_vgg16_weights(model, config.backbone_weights)
+    except WeightsError as e:
+        raise ConfigError(str(e)) from e
+
+
+def colorize(ids, label_set):
+    """Class ids -> RGB in [-1, 1] (the grids' range)."""
+    return ids_to_colors(np.asarray(ids).astype(np.uint8), label_set).astype(np.float32) / 127.5 - 1
+
+
+def sample_grid(model, label_set, photos, ids):
+    """One row per fixed test photo: photo | ground truth | prediction."""
+    predicted = np.argmax(np.asarray(model(tf.constant(photos), training=False)), axis=-1)
+    rows = [[photos[i], colorize(ids[i], label_set), colorize(predicted[i], label_set)]
+            for i in range(len(photos))]
+    return {"segmentation": grid(rows, labels=["photo", "ground truth", "prediction"])}
+
+
+def train(config: FCNConfig, progress_stream=None, extend=False):
+    """Trains (or resumes) the FCN in ``config.workdir``; returns the loop's summary."""
+    label_set = config.labels
+    data = load_labelled_images(config.dataset, config.data_dir, "train",
+                                skip_corrupt=config.skip_corrupt_images)
+    test = data  # the sample grids show test photos where the dataset has a test split
+    if has_test_split(config.dataset, config.data_dir):
+        test = load_labelled_images(config.dataset, config.data_dir, "test",
+                                    skip_corrupt=config.skip_corrupt_images)
+    per_epoch = steps_per_epoch(data, config.batch_size)
+    total = config.total_steps(per_epoch)
+    state = build_state(config, total)
+    logging.info("FCN-8s (%s, %d classes, width %d, fc %d, %s upsampling), %d params, %d px; %d "
+                 "train pairs; %d steps of batch %d (%d per epoch); workdir %s", config.label_set,
+                 label_set.num_classes, config.width, config.fc_width, config.upsampling,
+                 state.model.count_params(), config.image_size, len(data), total,
+                 config.batch_size, per_epoch, config.workdir)
+    load_backbone(config, state.model)
+    train_step = make_fcn_train_step(state.model, state.optimizer, state.step, config,
+                                     jit_compile=config.jit_compile)
+    photos, ids = fixed_pairs(test, config.num_samples, label_set, config.image_size)
+    return loop.run(
+        workdir=config.workdir, settings=loop.LoopSettings.of(config, total),
+        checkpoint=state.checkpoint(), step=state.step, train_step=train_step,
+        make_batches=lambda start: segmentation_batches(
+            data, label_set, seed=config.seed, batch_size=config.batch_size,
+            image_size=config.image_size, flip=config.flip, start_step=start, total_steps=total),
+        make_samples=lambda: sample_grid(state.model, label_set, photos, ids),
+        recording=loop.Recording(config, TRAINER, data.fingerprint(), extend),
+        shown=SHOWN, progress_stream=progress_stream)

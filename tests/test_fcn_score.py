@@ -1,0 +1,181 @@
+"""FCN-score and Table 8.1 end to end on tiny trained workdirs: the label->photo chain, scoring a run
+and the Oracle, cached reuse and refusal to overwrite, the table files, and every bad path."""
+import io
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from datasets.segmentation import fixed_pairs, load_labelled_images
+from evaluation import fcn_score as fs
+from evaluation import fcn_trainer
+from evaluation.fcn_trainer import FCNConfig
+from evaluation.scores import confusion_matrix, fcn_scores
+from evaluation.table81 import THESIS, find_runs, table81
+from tests.test_fcn_trainer import TINY, tiny_facades
+from training import cycle_trainer
+from training.config import ConfigError, CycleConfig
+
+QUIET = dict(jit_compile=False, progress_stream=io.StringIO())
+
+
+@pytest.fixture(scope="module")
+def workdirs(tmp_path_factory, facades):
+    """A 64-px FCN (3 steps) and a 32-px Long CycleGAN (2 steps) on a slice of the facades."""
+    root = tmp_path_factory.mktemp("score")
+    data = tiny_facades(root / "data", facades, n_train=6, n_test=5)
+    fcn = str(root / "fcn")
+    fcn_trainer.train(FCNConfig(workdir=fcn, data_dir=data, max_steps=3, **TINY),
+                      progress_stream=io.StringIO())
+    run = str(root / "runs" / "long")
+    cycle_trainer.train(CycleConfig(workdir=run, variant="long", dataset="unpaired", data_dir=data,
+                                    image_size=32, ngf=8, ndf=8, n_blocks=1, max_steps=2,
+                                    log_every=1, sample_every=1000, num_samples=1,
+                                    jit_compile=False), progress_stream=io.StringIO())
+    return root, data, fcn, run
+
+
+def _copy_run(src, dst, **config):
+    """A fake run: ``src``'s checkpoints under another name, its config.json edited."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("results"))
+    path = os.path.join(dst, "config.json")
+    saved = json.load(open(path))
+    saved["config"].update(config)
+    json.dump(saved, open(path, "w"))
+    return str(dst)
+
+
+def test_label_to_photo_chain_honours_the_direction():
+    assert fs.label_to_photo_chain("AtoB") == "b2a"  # A photo, B label: labels go B -> A
+    assert fs.label_to_photo_chain("BtoA") == "a2b"  # domains swapped: the label side is a
+    with pytest.raises(ConfigError, match="--direction=sideways"):
+        fs.label_to_photo_chain("sideways")
+
+
+def test_scoring_a_run_writes_its_provenance_and_one_confusion_matrix(workdirs):
+    root, data, fcn, run = workdirs
+    result, path, reused = fs.fcn_score(fcn, run, batch_size=3, **QUIET)  # 5 = 3 + 2 (padded)
+    assert not reused
+    assert path == os.path.join(run, "results", f"fcn_score_step2_{fs.fcn_tag(fcn, 3)}.json")
+    assert json.load(open(path)) == result
+    prov, scores = result["provenance"], result["scores"]
+    assert prov["chain"] == "b2a" and prov["run_step"] == 2 and prov["fcn_step"] == 3
+    assert (prov["run_image_size"], prov["fcn_image_size"], prov["test_images"]) == (32, 64, 5)
+    assert prov["data_dir"] == data and prov["label_set"] == "facades"
+    assert scores["num_pixels"] == 5 * 64 * 64 == np.sum(scores["confusion"])  # no void in CMP
+    assert scores == fcn_scores(scores["confusion"], scores["class_names"])
+    assert len(scores["class_ious"]) == 12 and set(scores["absent_classes"]) < set(
+        scores["class_names"])
+
+
+def test_the_oracle_segments_the_real_test_photos(workdirs):
+    root, data, fcn, _ = workdirs
+    result, path, _ = fs.fcn_score(fcn, oracle=True, batch_size=2, **QUIET)
+    assert path == os.path.join(fcn, "results", "fcn_score_oracle_step3.json")
+    assert result["provenance"]["kind"] == "oracle" and "run" not in result["provenance"]
+    # the same numbers by hand: every test photo through the restored FCN, one matrix
+    config, model, _ = fs.load_fcn(fcn)
+    photos, ids = fixed_pairs(load_labelled_images("unpaired", data, "test"), 5, config.labels, 64)
+    predicted = np.argmax(np.asarray(model(photos, training=False)), -1)
+    assert result["scores"]["confusion"] == confusion_matrix(ids, predicted, 12).tolist()
+
+
+def test_a_run_trained_BtoA_is_scored_through_a2b(workdirs, tmp_path):
+    _, _, fcn, run = workdirs
+    swapped = _copy_run(run, tmp_path / "swapped", direction="BtoA")
+    result, _, _ = fs.fcn_score(fcn, swapped, batch_size=5, **QUIET)
+    assert (result["provenance"]["direction"], result["provenance"]["chain"]) == ("BtoA", "a2b")
+
+
+def test_scores_are_reused_and_never_silently_overwritten(workdirs):
+    _, _, fcn, run = workdirs
+    first, path, _ = fs.fcn_score(fcn, run, batch_size=3, **QUIET)
+    again, same_path, reused = fs.fcn_score(fcn, run, **QUIET)
+    assert reused and same_path == path and again == first
+    saved = json.load(open(path))
+    saved["provenance"]["data_dir"] = "/elsewhere"
+    json.dump(saved, open(path, "w"))
+    with pytest.raises(ConfigError, match=r"holds a score of another computation; pass "
+                                          r"--overwrite(.|\n)*data_dir: '/elsewhere' there"):
+        fs.fcn_score(fcn, run, **QUIET)
+    redone, _, reused = fs.fcn_score(fcn, run, overwrite=True, **QUIET)
+    assert not reused and redone["scores"] == first["scores"]
+    assert json.load(open(path))["provenance"]["data_dir"] == first["provenance"]["data_dir"]
+
+
+def test_bad_paths_fail_with_clear_messages(workdirs, tmp_path):
+    root, _, fcn, run = workdirs
+    cases = [
+        (dict(fcn=fcn, run=str(tmp_path / "none")), r"--run=.*none: .*config.json: not found"),
+        (dict(fcn=fcn, run=fcn), r"--run=.*fcn: .*a 'fcn' run, not a 'cycle' run"),
+        (dict(fcn=run, run=run), r"--fcn=.*long: .*a 'cycle' run, not a 'fcn' run"),
+        (dict(fcn=fcn), "--run: required .* unless --oracle"),
+        (dict(fcn=fcn, run=run, oracle=True), "--oracle scores the real test photos"),
+        (dict(fcn=fcn, run=run, step=7), r"no checkpoint at step 7; kept steps: \[2\]"),
+        (dict(fcn=fcn, run=run, batch_size=0), "--batch_size=0: must be >= 1"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            fs.fcn_score(**kwargs, **QUIET)
+    broken = tmp_path / "broken_fcn"
+    shutil.copytree(fcn, broken, ignore=shutil.ignore_patterns("results"))
+    for name in os.listdir(broken / "checkpoints"):
+        if name.startswith("ckpt-3.data"):
+            os.remove(broken / "checkpoints" / name)  # the weights file is gone
+    with pytest.raises(ConfigError, match=r"ckpt-3: cannot be restored"):
+        fs.fcn_score(str(broken), oracle=True, **QUIET)
+    shutil.rmtree(broken / "checkpoints")
+    with pytest.raises(ConfigError, match="no checkpoint; has the run saved one yet"):
+        fs.fcn_score(str(broken), oracle=True, **QUIET)
+
+
+def test_table81_collects_the_rows_beside_the_thesis(workdirs, tmp_path):
+    root, _, fcn, run = workdirs
+    runs = tmp_path / "runs"
+    _copy_run(run, runs / "long")
+    _copy_run(run, runs / "nest-lambda1", variant="nest")  # found by its recorded variant
+    _copy_run(run, runs / "vanilla", variant="vanilla", M=1, N=1)  # restores g_ab_1, g_ba_1
+    os.makedirs(runs / "notes")  # not a workdir: skipped
+    assert find_runs(str(runs)) == {"gan": None, "vanilla": str(runs / "vanilla"),
+                                    "long": str(runs / "long"), "nest": str(runs / "nest-lambda1")}
+    table, paths = table81(fcn, str(runs), **QUIET)
+    assert paths == {ext: str(runs / "results" / f"table81.{ext}") for ext in ("md", "csv", "json")}
+    rows = {r["method"]: r for r in table["datasets"]["facades"]["rows"]}
+    assert rows["gan"]["ours"] is None and rows["long"]["step"] == 2
+    assert rows["nest"]["settings"]["variant"] == "nest" and rows["vanilla"]["settings"]["M"] == 1
+    assert rows["oracle"]["score_file"].startswith(fcn)
+    md = open(paths["md"]).read()
+    assert "| GAN | - (0.32) | - (0.12) | - (0.07) | - (0.50) |" in md
+    ours = rows["long"]["ours"]["per_pixel_acc"]
+    assert f"| Long CycleGAN | {ours:.2f} (0.43) |" in md and "(0.86)" in md
+    assert "64 px, width 4, fc 256" in md  # the settings that produced ours
+    lines = open(paths["csv"]).read().splitlines()
+    assert len(lines) == 11 and lines[0].startswith("dataset,method,per_pixel_acc")
+    assert lines[3].startswith(f"facades,long,{ours:.4f},") and ",0.43,0.19,0.13," in lines[3]
+    thesis = json.load(open(paths["json"]))["thesis"]
+    assert thesis["cityscapes"]["oracle"] == {"per_pixel_acc": 0.86, "per_class_acc": 0.45,
+                                              "class_iou": 0.37}
+    assert [tuple(v.values()) for v in thesis["facades"].values()] == list(THESIS["facades"].values())
+    again, _ = table81(fcn, str(runs), **QUIET)  # every score reused
+    assert all(r["reused"] for r in again["datasets"]["facades"]["rows"] if r["ours"])
+
+
+def test_table81_refuses_what_it_cannot_use(workdirs, tmp_path):
+    _, _, fcn, run = workdirs
+    with pytest.raises(ConfigError, match="--runs=.*: folder not found"):
+        table81(fcn, str(tmp_path / "none"), **QUIET)
+    _copy_run(run, tmp_path / "two" / "a")
+    _copy_run(run, tmp_path / "two" / "b")
+    with pytest.raises(ConfigError, match=r"several --variant=long runs \(a, b\)"):
+        find_runs(str(tmp_path / "two"))
+    _copy_run(run, tmp_path / "wrong" / "gan")
+    with pytest.raises(ConfigError, match="gan/ holds a --variant=long run"):
+        find_runs(str(tmp_path / "wrong"))
+    with pytest.raises(ConfigError, match="--cityscapes_runs=.*: needs --cityscapes_fcn"):
+        table81(fcn, None, cityscapes_runs=str(tmp_path), **QUIET)
+    with pytest.raises(ConfigError, match="--cityscapes_fcn=.*: an FCN of --label_set=facades"):
+        table81(fcn, None, cityscapes_fcn=fcn, **QUIET)
+    with pytest.raises(ConfigError, match=r"--fcn=.*long: .*not a 'fcn' run"):
+        table81(run, None, **QUIET)

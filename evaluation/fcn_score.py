@@ -36,11 +36,12 @@ from evaluation.fcn_trainer import TRAINER as FCN_TRAINER  # noqa: E402
 from evaluation.fcn_trainer import FCNConfig, build_fcn  # noqa: E402
 from evaluation.restore import checkpoint_path, load_cycle_generators, restore_networks  # noqa: E402
 from evaluation.scores import confusion_matrix, fcn_scores  # noqa: E402
-from flags.common import run_main  # noqa: E402
+from flags.common import AutoBooleanFlag, run_main  # noqa: E402
 from models.cycle import apply_chain  # noqa: E402
 from training import workdir as wd  # noqa: E402
 from training.config import ConfigError, CycleConfig  # noqa: E402
 from training.cycle_trainer import TRAINER as CYCLE_TRAINER  # noqa: E402
+from training.devices import use_xla  # noqa: E402
 from training.progress import ProgressBar  # noqa: E402
 
 
@@ -170,7 +171,7 @@ def _segmenter(fcn_model, size, chain=None, jit_compile=False):
             images = photos / 127.5 - 1.0
         return tf.argmax(fcn_model(images, training=False), axis=-1, output_type=tf.int32)
 
-    return tf.function(segment, jit_compile=jit_compile)
+    return tf.function(segment, jit_compile=use_xla(jit_compile))
 
 
 def compute(fcn_config, fcn_model, test, chain=None, run_image_size=None, *, batch_size=8,
@@ -254,8 +255,8 @@ def define_flags(fv=absl_flags.FLAGS):
     absl_flags.DEFINE_integer("batch_size", 8, "Images per forward pass.", flag_values=fv)
     absl_flags.DEFINE_boolean("overwrite", False, "Recompute and replace an earlier result of "
                               "other provenance.", flag_values=fv)
-    absl_flags.DEFINE_boolean("jit_compile", True, "Compile with XLA (slower on CPU).",
-                              flag_values=fv)
+    absl_flags.DEFINE_flag(AutoBooleanFlag("jit_compile", "auto", "Compile with XLA: auto (on GPUs "
+                                           "only), true or false."), flag_values=fv)
 
 
 def main(argv):

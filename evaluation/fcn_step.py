@@ -4,6 +4,7 @@ from keras import ops
 import tensorflow as tf
 
 from datasets.labels import IGNORE_ID
+from training.devices import gradient_loss
 from training.optim import l2_penalty
 
 
@@ -25,8 +26,9 @@ def pixel_accuracy(logits, labels, ignore_id=IGNORE_ID):
     return ops.sum(hits * valid) / ops.maximum(ops.sum(valid), 1.0)
 
 
-def make_fcn_train_step(model, optimizer, step, config, *, jit_compile=True):
-    """Returns ``train_step(batch) -> dict`` compiled with ``tf.function(jit_compile=...)``.
+def make_fcn_train_step(model, optimizer, step, config, *, jit_compile=True, runtime=None):
+    """Returns ``train_step(batch) -> dict`` compiled with ``tf.function(jit_compile=...)``, or by
+    ``runtime.compile`` (the run's precision, tf.distribute and XLA).
 
     One call: the loss of ``batch`` ({'photo', 'labels'}), one Adam update of every FCN weight,
     ``step`` += 1. Returns 'loss' (cross-entropy plus 'l2' with --weight_decay_mode=l2),
@@ -44,8 +46,9 @@ def make_fcn_train_step(model, optimizer, step, config, *, jit_compile=True):
             if l2:
                 terms["l2"] = l2_penalty(variables, l2)
                 terms["loss"] = terms["loss"] + terms["l2"]
-        optimizer.apply_gradients(zip(tape.gradient(terms["loss"], variables), variables))
+            target = gradient_loss(terms["loss"], optimizer)
+        optimizer.apply_gradients(zip(tape.gradient(target, variables), variables))
         step.assign_add(1)
         return {**terms, "pixel_acc": pixel_accuracy(logits, batch["labels"]), "lr": lr}
 
-    return tf.function(train_step, jit_compile=jit_compile)
+    return runtime.compile(train_step) if runtime else tf.function(train_step, jit_compile=jit_compile)

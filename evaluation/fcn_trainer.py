@@ -26,7 +26,7 @@ from evaluation.fcn_step import make_fcn_train_step
 from models.fcn import PREPROCESSING, STRIDE, UPSAMPLING, fcn8s, load_vgg16_weights
 from models.pretrained import WeightsError
 from training import checkpoints as ckpt
-from training import loop
+from training import devices, loop
 from training.config import ConfigError, TrainConfig, _check, _resolve
 from training.optim import make_adam
 from training.summaries import grid
@@ -127,11 +127,14 @@ def build_fcn(config):
                  preprocessing=config.preprocessing, seed=config.seed)
 
 
-def build_state(config, total_steps):
-    model = build_fcn(config)
-    optimizer = make_adam(config, total_steps, "optimizer")
-    optimizer.build(model.trainable_variables)  # slots exist before a restore or a trace
-    return FCNState(model, optimizer, tf.Variable(0, dtype=tf.int64, trainable=False, name="step"))
+def build_state(config, total_steps, runtime=None):
+    """All training state, created under the run's precision policy and tf.distribute strategy."""
+    runtime = runtime or devices.Runtime.of(config)
+    with runtime.scope():
+        model = build_fcn(config)
+        optimizer = runtime.optimizer(make_adam(config, total_steps, "optimizer"))
+        optimizer.build(model.trainable_variables)  # slots exist before a restore or a trace
+        return FCNState(model, optimizer, devices.step_counter())
 
 
 def load_backbone(config, model):
@@ -169,7 +172,9 @@ def train(config: FCNConfig, progress_stream=None, extend=False):
                                     skip_corrupt=config.skip_corrupt_images)
     per_epoch = steps_per_epoch(data, config.batch_size)
     total = config.total_steps(per_epoch)
-    state = build_state(config, total)
+    runtime = devices.Runtime.of(config)
+    runtime.check_batch(config.batch_size)
+    state = build_state(config, total, runtime)
     logging.info("FCN-8s (%s, %d classes, width %d, fc %d, %s upsampling), %d params, %d px; %d "
                  "train pairs; %d steps of batch %d (%d per epoch); workdir %s", config.label_set,
                  label_set.num_classes, config.width, config.fc_width, config.upsampling,
@@ -177,14 +182,14 @@ def train(config: FCNConfig, progress_stream=None, extend=False):
                  config.batch_size, per_epoch, config.workdir)
     load_backbone(config, state.model)
     train_step = make_fcn_train_step(state.model, state.optimizer, state.step, config,
-                                     jit_compile=config.jit_compile)
+                                     runtime=runtime)
     photos, ids = fixed_pairs(test, config.num_samples, label_set, config.image_size)
     return loop.run(
-        workdir=config.workdir, settings=loop.LoopSettings.of(config, total),
+        workdir=runtime.workdir(config.workdir), settings=loop.LoopSettings.of(config, total),
         checkpoint=state.checkpoint(), step=state.step, train_step=train_step,
-        make_batches=lambda start: segmentation_batches(
+        make_batches=lambda start: runtime.batches(segmentation_batches(
             data, label_set, seed=config.seed, batch_size=config.batch_size,
-            image_size=config.image_size, flip=config.flip, start_step=start, total_steps=total),
+            image_size=config.image_size, flip=config.flip, start_step=start, total_steps=total)),
         make_samples=lambda: sample_grid(state.model, label_set, photos, ids),
         recording=loop.Recording(config, TRAINER, data.fingerprint(), extend),
         shown=SHOWN, progress_stream=progress_stream)

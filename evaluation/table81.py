@@ -22,7 +22,7 @@ from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
 from evaluation.fcn_score import fcn_score, read_fcn_config, read_run_config  # noqa: E402
-from flags.common import run_main  # noqa: E402
+from flags.common import AutoBooleanFlag, run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
 from training.config import ConfigError  # noqa: E402
 
@@ -241,5 +241,6 @@ if __name__ == "__main__":
                              "<--fcn>/results).")
     absl_flags.DEFINE_boolean("overwrite", False, "Recompute scores whose files hold another "
                               "provenance.")
-    absl_flags.DEFINE_boolean("jit_compile", True, "Compile with XLA (slower on CPU).")
+    absl_flags.DEFINE_flag(AutoBooleanFlag("jit_compile", "auto", "Compile with XLA: auto (on GPUs "
+                                           "only), true or false."))
     app.run(main)

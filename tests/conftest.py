@@ -31,3 +31,13 @@ def tiny_config(tmp_path, facades):
         return CycleConfig(**values)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def synthetic_persons(tmp_path_factory):
+    """A tiny synthetic persons set in the DeepFashion layout (6 training, 3 test identities of
+    two poses each), shared by the SwapGAN tests; --dataset=synthetic uses it as it is."""
+    from datasets.persons.synthetic import ensure_synthetic_persons
+
+    root = tmp_path_factory.mktemp("persons") / "synthetic-persons"
+    return ensure_synthetic_persons(str(root), n_train=6, n_test=3)

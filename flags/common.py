@@ -32,8 +32,10 @@ class AutoBooleanFlag(absl_flag.Flag):
         super().__init__(_AutoBooleanParser(), None, name, default, help_text, None, True)
 
 
-def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs):
-    """Loop, optimiser and logging flags; the trainer supplies its own workdir/batch/epochs."""
+def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs,
+                       weight_decay=_DEFAULTS.weight_decay):
+    """Loop, optimiser and logging flags; the trainer supplies its own workdir/batch/epochs (and
+    weight decay, where its thesis setting differs from 8.1.3's)."""
     absl_flags.DEFINE_string("workdir", workdir, "Run directory: checkpoints, TensorBoard logs, "
                              "samples, metrics.jsonl, config.json. Rerunning resumes.", flag_values=fv)
     absl_flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of initialisation, data order, "
@@ -47,7 +49,7 @@ def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs):
     absl_flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam learning rate.", flag_values=fv)
     absl_flags.DEFINE_float("beta1", _DEFAULTS.beta1, "Adam beta1.", flag_values=fv)
     absl_flags.DEFINE_float("beta2", _DEFAULTS.beta2, "Adam beta2.", flag_values=fv)
-    absl_flags.DEFINE_float("weight_decay", _DEFAULTS.weight_decay, "Weight decay (thesis: 5e-4).",
+    absl_flags.DEFINE_float("weight_decay", weight_decay, f"Weight decay (thesis: {weight_decay:g}).",
                             flag_values=fv)
     absl_flags.DEFINE_enum("weight_decay_mode", _DEFAULTS.weight_decay_mode, WEIGHT_DECAY_MODES,
                            "decoupled: Keras Adam's decay, w -= lr * wd * w per step (nearly inert "

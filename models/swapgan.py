@@ -186,3 +186,11 @@ def swap_inference(nets, x_c, p_r):
     """The test-phase output X_GI = G_I(X_c, P_r) (8.12): the condition person's clothes in the
     reference pose. Pasting the head map H_r onto it is a later step, not a network."""
     return nets.g_i(_pair(x_c, p_r), training=False)
+
+
+def paste_head(x_gi, x_r, h_r):
+    """The test-phase post-processing of 8.2.1: the reference head (H_r = 1: face and hair) pasted
+    onto X_GI, H_r * X_r + (1 - H_r) * X_GI. A hard paste, as the thesis describes it (no
+    blending; 8.2.4 notes that it makes some images look a little unnatural)."""
+    h_r = ops.cast(h_r, x_gi.dtype)
+    return h_r * ops.cast(x_r, x_gi.dtype) + (1.0 - h_r) * x_gi

@@ -9,6 +9,7 @@ import math
 import os
 
 from models.cycle import VARIANTS
+from models.swapgan import GENERATOR_SETS, parse_generators
 
 DATASETS = ("synthetic", "unpaired", "pix2pix")
 DIRECTIONS = ("AtoB", "BtoA")
@@ -185,3 +186,65 @@ class CycleConfig(TrainConfig):
 
     def inapplicable_fields(self):
         return frozenset() if self.variant == "nest" else frozenset({"lambda_sim"})
+
+
+SWAP_DATASETS = ("synthetic", "deepfashion")
+SWAP_DATA_DIRS = {"synthetic": "data/synthetic-persons", "deepfashion": "data/deepfashion"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SwapConfig(TrainConfig):
+    """A SwapGAN run (thesis 8.2). Defaults are the thesis settings (8.2.3): Adam 2e-4 (0.5,
+    0.999), batch 8, 100 epochs with linear decay over the last 50, 128 px, lambda = 5 (8.18).
+
+    The thesis states no weight decay for SwapGAN (it does for CycleGAN, 8.1.3), so none by
+    default. ``generators`` is stored in its canonical spelling (one of GENERATOR_SETS).
+    """
+
+    workdir: str = "runs/swapgan"
+    batch_size: int = 8
+    epochs: int = 100
+    weight_decay: float = 0.0
+    generators: str = "I,II,III"
+    lambda_mask: float = 5.0
+    dataset: str = "synthetic"
+    data_dir: str | None = None
+    skip_corrupt_images: bool = False
+    image_size: int = 128
+    flip: bool = False
+    ngf: int = 64
+    ndf: int = 64
+    n_blocks: int = 6
+    upsample_kernel: int = 1
+
+    def __post_init__(self):
+        super().__post_init__()
+        _resolve(self, "data_dir", SWAP_DATA_DIRS.get(self.dataset, ""))
+        if self.data_dir:  # absolute, so that a rerun from another folder cannot read other data
+            object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
+        try:
+            chosen = parse_generators(self.generators)
+        except ValueError:
+            raise ConfigError(f"--generators={self.generators}: must be one of "
+                              f"{', '.join(GENERATOR_SETS)}") from None
+        canonical = next(s for s in GENERATOR_SETS if frozenset(s.split(",")) == chosen)
+        object.__setattr__(self, "generators", canonical)
+        _check(self.lambda_mask >= 0, "lambda_mask", self.lambda_mask, "must be >= 0")
+        _check(self.dataset in SWAP_DATASETS, "dataset", self.dataset,
+               f"must be one of {', '.join(SWAP_DATASETS)}")
+        _check(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
+        _check(self.image_size >= 32 and self.image_size % 8 == 0, "image_size", self.image_size,
+               "must be a multiple of 8 (three stride-2 convs in Generators I and II) and >= 32 "
+               "(the pair PatchGAN map is empty below 24 px)")
+        for name in ("ngf", "ndf"):
+            _check(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
+        _check(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
+        _check(self.upsample_kernel in (1, 3), "upsample_kernel", self.upsample_kernel,
+               "must be 1 (the thesis's 1x1 conv after interpolation) or 3")
+
+    @property
+    def generator_set(self):
+        return frozenset(self.generators.split(","))
+
+    def inapplicable_fields(self):
+        return frozenset() if "III" in self.generator_set else frozenset({"lambda_mask"})

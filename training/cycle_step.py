@@ -3,7 +3,7 @@ import tensorflow as tf
 
 from models.cycle import discriminator_losses, generator_losses
 from training.devices import gradient_loss
-from training.optim import l2_penalty
+from training.optim import add_l2_penalty, l2_weight_decay
 
 POOL_SALT_A, POOL_SALT_B = 1, 2
 
@@ -24,13 +24,7 @@ def make_cycle_train_step(nets, g_optimizer, d_optimizer, pool_a, pool_b, step, 
     loss_kwargs = dict(variant=config.variant, lambda_cycle=config.lambda_cycle,
                        lambda_sim=config.lambda_sim, lambda_identity=config.lambda_identity)
     seed = int(config.seed)
-    l2 = config.weight_decay if config.weight_decay_mode == "l2" else 0.0
-
-    def with_penalty(terms, prefix, variables):
-        if l2:
-            terms[f"{prefix}/l2"] = l2_penalty(variables, l2)
-            terms[f"{prefix}/total"] = terms[f"{prefix}/total"] + terms[f"{prefix}/l2"]
-        return terms
+    l2 = l2_weight_decay(config)
 
     def pool_seed(salt):
         return tf.stack([tf.constant(seed * 16 + salt, tf.int64), tf.cast(step, tf.int64)])
@@ -40,15 +34,15 @@ def make_cycle_train_step(nets, g_optimizer, d_optimizer, pool_a, pool_b, step, 
         lr = tf.cast(g_optimizer.learning_rate, tf.float32)
         with tf.GradientTape() as tape:
             g_terms, paths = generator_losses(nets, a, b, training=True, **loss_kwargs)
-            g_terms = with_penalty(g_terms, "g", g_vars)
+            g_terms = add_l2_penalty(g_terms, "g", g_vars, l2)
             g_target = gradient_loss(g_terms["g/total"], g_optimizer)  # recorded by the tape
         g_grads = tape.gradient(g_target, g_vars)
         g_optimizer.apply_gradients(zip(g_grads, g_vars))
         fake_a = pool_a(tf.stop_gradient(paths["b2a"]), pool_seed(POOL_SALT_A))
         fake_b = pool_b(tf.stop_gradient(paths["a2b"]), pool_seed(POOL_SALT_B))
         with tf.GradientTape() as tape:
-            d_terms = with_penalty(discriminator_losses(nets, a, b, fake_a, fake_b,
-                                                        halve=config.halve_d_loss), "d", d_vars)
+            d_terms = add_l2_penalty(discriminator_losses(nets, a, b, fake_a, fake_b,
+                                                          halve=config.halve_d_loss), "d", d_vars, l2)
             d_target = gradient_loss(d_terms["d/total"], d_optimizer)
         d_grads = tape.gradient(d_target, d_vars)
         d_optimizer.apply_gradients(zip(d_grads, d_vars))

@@ -27,7 +27,7 @@ from models.fcn import PREPROCESSING, STRIDE, UPSAMPLING, fcn8s, load_vgg16_weig
 from models.pretrained import WeightsError
 from training import checkpoints as ckpt
 from training import devices, loop
-from training.config import ConfigError, TrainConfig, _check, _resolve
+from training.config import ConfigError, TrainConfig, check_flag, resolve_default
 from training.optim import make_adam
 from training.summaries import grid
 
@@ -68,36 +68,36 @@ class FCNConfig(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        _check(self.label_set in LABEL_SETS, "label_set", self.label_set,
+        check_flag(self.label_set in LABEL_SETS, "label_set", self.label_set,
                f"must be one of {', '.join(LABEL_SETS)}")
-        _check(self.dataset in SEGMENTATION_DATASETS, "dataset", self.dataset,
+        check_flag(self.dataset in SEGMENTATION_DATASETS, "dataset", self.dataset,
                f"must be one of {', '.join(SEGMENTATION_DATASETS)}")
-        _check(self.dataset != "synthetic" or self.label_set == "facades", "dataset", self.dataset,
+        check_flag(self.dataset != "synthetic" or self.label_set == "facades", "dataset", self.dataset,
                "the built-in data are facades (--label_set=facades)")
-        _resolve(self, "data_dir", DEFAULT_DATA_DIRS.get((self.label_set, self.dataset), ""))
-        _check(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
+        resolve_default(self, "data_dir", DEFAULT_DATA_DIRS.get((self.label_set, self.dataset), ""))
+        check_flag(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
         object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
-        _resolve(self, "fc_width", 64 * self.width)
+        resolve_default(self, "fc_width", 64 * self.width)
         pretrained = self.backbone_weights != "none"
-        _resolve(self, "preprocessing", "vgg" if pretrained else "none")
+        resolve_default(self, "preprocessing", "vgg" if pretrained else "none")
         if pretrained and self.backbone_weights != "imagenet":  # a file: absolute, like data_dir
             object.__setattr__(self, "backbone_weights",
                                os.path.abspath(os.path.expanduser(self.backbone_weights)))
-        _check(self.image_size >= STRIDE and self.image_size % STRIDE == 0, "image_size",
+        check_flag(self.image_size >= STRIDE and self.image_size % STRIDE == 0, "image_size",
                self.image_size, f"must be a multiple of {STRIDE} (FCN-8s pools five times)")
         for name in ("width", "fc_width"):
-            _check(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
-        _check(self.upsampling in UPSAMPLING, "upsampling", self.upsampling,
+            check_flag(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
+        check_flag(self.upsampling in UPSAMPLING, "upsampling", self.upsampling,
                f"must be one of {', '.join(UPSAMPLING)}")
-        _check(self.preprocessing in PREPROCESSING, "preprocessing", self.preprocessing,
+        check_flag(self.preprocessing in PREPROCESSING, "preprocessing", self.preprocessing,
                f"must be one of {', '.join(PREPROCESSING)}")
-        _check(0 <= self.dropout < 1, "dropout", self.dropout, "must lie in [0, 1)")
-        _check(bool(self.backbone_weights), "backbone_weights", self.backbone_weights,
+        check_flag(0 <= self.dropout < 1, "dropout", self.dropout, "must lie in [0, 1)")
+        check_flag(bool(self.backbone_weights), "backbone_weights", self.backbone_weights,
                "must be none, imagenet or the path of a weights file")
         if pretrained:
-            _check(self.width == 64, "width", self.width,
+            check_flag(self.width == 64, "width", self.width,
                    f"--backbone_weights={self.backbone_weights} is VGG16, which has width 64")
-            _check(self.preprocessing == "vgg", "preprocessing", self.preprocessing,
+            check_flag(self.preprocessing == "vgg", "preprocessing", self.preprocessing,
                    "ImageNet VGG16 weights need --preprocessing=vgg")
 
     @property

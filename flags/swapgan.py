@@ -3,7 +3,8 @@ from absl import flags as absl_flags
 
 from flags.common import define_train_flags, train_values
 from models.swapgan import GENERATOR_SETS
-from training.config import SWAP_DATA_DIRS, SWAP_DATASETS, ConfigError, SwapConfig
+from datasets.persons import PERSON_DATA_DIRS, PERSON_DATASETS
+from training.config import ConfigError, SwapConfig
 
 _D = SwapConfig()
 
@@ -16,11 +17,11 @@ def define_swapgan_flags(fv=absl_flags.FLAGS):
                            "8.3; I alone the pose-only baseline.", flag_values=fv)
     absl_flags.DEFINE_float("lambda_mask", _D.lambda_mask, "lambda of (8.18), the weight of the "
                             "mask-consistency loss L_GIII (needs Generator III).", flag_values=fv)
-    absl_flags.DEFINE_enum("dataset", _D.dataset, SWAP_DATASETS, "synthetic: built-in articulated "
+    absl_flags.DEFINE_enum("dataset", _D.dataset, PERSON_DATASETS, "synthetic: built-in articulated "
                            "persons, generated on first use; deepfashion: a folder in the "
                            "DeepFashion pose-transfer layout (see README).", flag_values=fv)
     absl_flags.DEFINE_string("data_dir", None, "Dataset root (default: " + ", ".join(
-        f"{k}: {v}" for k, v in SWAP_DATA_DIRS.items()) + ").", flag_values=fv)
+        f"{k}: {v}" for k, v in PERSON_DATA_DIRS.items()) + ").", flag_values=fv)
     absl_flags.DEFINE_boolean("skip_corrupt_images", _D.skip_corrupt_images, "Skip undecodable "
                               "images with a counted warning instead of stopping.", flag_values=fv)
     absl_flags.DEFINE_integer("image_size", _D.image_size, "Images and maps are resized to this "

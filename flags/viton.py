@@ -3,7 +3,8 @@ from absl import flags as absl_flags
 
 from flags.common import define_train_flags, train_values
 from training.config import ConfigError
-from training.viton_config import VITON_DATA_DIRS, VITON_DATASETS, VitonConfig
+from datasets.persons import PERSON_DATA_DIRS, PERSON_DATASETS
+from training.viton_config import VitonConfig
 
 _D = VitonConfig()
 
@@ -12,11 +13,11 @@ def define_viton_flags(fv=absl_flags.FLAGS):
     define_train_flags(fv, workdir=_D.workdir, batch_size=_D.batch_size, epochs=_D.epochs)
     # The shared flag defaults to CycleGAN's 5e-4 (8.1.3); VITON, like SwapGAN, uses none.
     fv.set_default("weight_decay", _D.weight_decay)
-    absl_flags.DEFINE_enum("dataset", _D.dataset, VITON_DATASETS, "synthetic: built-in "
+    absl_flags.DEFINE_enum("dataset", _D.dataset, PERSON_DATASETS, "synthetic: built-in "
                            "articulated persons, generated on first use; deepfashion: a folder in "
                            "the DeepFashion pose-transfer layout (see README).", flag_values=fv)
     absl_flags.DEFINE_string("data_dir", None, "Dataset root (default: " + ", ".join(
-        f"{k}: {v}" for k, v in VITON_DATA_DIRS.items()) + ").", flag_values=fv)
+        f"{k}: {v}" for k, v in PERSON_DATA_DIRS.items()) + ").", flag_values=fv)
     absl_flags.DEFINE_boolean("skip_corrupt_images", _D.skip_corrupt_images, "Skip undecodable "
                               "images with a counted warning instead of stopping.", flag_values=fv)
     absl_flags.DEFINE_integer("image_size", _D.image_size, "Images and maps are resized to this "

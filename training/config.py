@@ -8,6 +8,7 @@ import json
 import math
 import os
 
+from datasets.persons import PERSON_DATA_DIRS, PERSON_DATASETS
 from models.cycle import VARIANTS
 from models.swapgan import GENERATOR_SETS, parse_generators
 
@@ -28,13 +29,13 @@ class ConfigError(ValueError):
     """A flag value that cannot work; the message starts with the flag."""
 
 
-def _resolve(config, name, value):
+def resolve_default(config, name, value):
     """Fills a field left as None with its derived default (the dataclass is frozen)."""
     if getattr(config, name) is None:
         object.__setattr__(config, name, value)
 
 
-def _check(ok, flag, value, reason):
+def check_flag(ok, flag, value, reason):
     if not ok:
         raise ConfigError(f"--{flag}={value}: {reason}")
 
@@ -64,32 +65,32 @@ class TrainConfig:
     distribute: str = "none"
 
     def __post_init__(self):
-        _resolve(self, "decay_epochs", self.epochs // 2)
+        resolve_default(self, "decay_epochs", self.epochs // 2)
         for field in dataclasses.fields(self):  # nan/inf pass every comparison below unnoticed
             value = getattr(self, field.name)
             if isinstance(value, float):
-                _check(math.isfinite(value), field.name, value, "must be a finite number")
-        _check(bool(self.workdir), "workdir", self.workdir, "must not be empty")
-        _check(0 <= self.seed < 2 ** 31, "seed", self.seed, "must lie in [0, 2^31)")
-        _check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
-        _check(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
-        _check(0 <= self.decay_epochs <= self.epochs, "decay_epochs", self.decay_epochs,
+                check_flag(math.isfinite(value), field.name, value, "must be a finite number")
+        check_flag(bool(self.workdir), "workdir", self.workdir, "must not be empty")
+        check_flag(0 <= self.seed < 2 ** 31, "seed", self.seed, "must lie in [0, 2^31)")
+        check_flag(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
+        check_flag(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
+        check_flag(0 <= self.decay_epochs <= self.epochs, "decay_epochs", self.decay_epochs,
                f"must lie in [0, --epochs={self.epochs}]")
-        _check(self.max_steps >= 0, "max_steps", self.max_steps, "must be >= 0 (0: use --epochs)")
-        _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
-        _check(0 <= self.beta1 < 1, "beta1", self.beta1, "must lie in [0, 1)")
-        _check(0 <= self.beta2 < 1, "beta2", self.beta2, "must lie in [0, 1)")
-        _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
-        _check(self.weight_decay_mode in WEIGHT_DECAY_MODES, "weight_decay_mode",
+        check_flag(self.max_steps >= 0, "max_steps", self.max_steps, "must be >= 0 (0: use --epochs)")
+        check_flag(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
+        check_flag(0 <= self.beta1 < 1, "beta1", self.beta1, "must lie in [0, 1)")
+        check_flag(0 <= self.beta2 < 1, "beta2", self.beta2, "must lie in [0, 1)")
+        check_flag(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
+        check_flag(self.weight_decay_mode in WEIGHT_DECAY_MODES, "weight_decay_mode",
                self.weight_decay_mode, f"must be one of {', '.join(WEIGHT_DECAY_MODES)}")
-        _check(self.jit_compile in (True, False, "auto"), "jit_compile", self.jit_compile,
+        check_flag(self.jit_compile in (True, False, "auto"), "jit_compile", self.jit_compile,
                "must be auto, true or false")
-        _check(self.precision in PRECISIONS, "precision", self.precision,
+        check_flag(self.precision in PRECISIONS, "precision", self.precision,
                f"must be one of {', '.join(PRECISIONS)}")
-        _check(self.distribute in DISTRIBUTE, "distribute", self.distribute,
+        check_flag(self.distribute in DISTRIBUTE, "distribute", self.distribute,
                f"must be one of {', '.join(DISTRIBUTE)}")
         for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_samples"):
-            _check(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
+            check_flag(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
 
     def total_steps(self, steps_per_epoch):
         return self.max_steps or self.epochs * steps_per_epoch
@@ -154,42 +155,40 @@ class CycleConfig(TrainConfig):
     def __post_init__(self):
         super().__post_init__()
         chains = self.variant in ("long", "nest")
-        _resolve(self, "M", 2 if chains else 1)
-        _resolve(self, "N", self.M if chains else 1)
-        _resolve(self, "data_dir", DEFAULT_DATA_DIRS.get(self.dataset, ""))
+        resolve_default(self, "M", 2 if chains else 1)
+        resolve_default(self, "N", self.M if chains else 1)
+        resolve_default(self, "data_dir", DEFAULT_DATA_DIRS.get(self.dataset, ""))
         if self.data_dir:  # absolute, so that a rerun from another folder cannot read other data
             object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
-        _resolve(self, "load_size", self.image_size * 286 // 256)
-        _resolve(self, "n_blocks", 9 if self.image_size >= 256 else 6)
-        _check(self.variant in VARIANTS, "variant", self.variant, f"must be one of {', '.join(VARIANTS)}")
+        resolve_default(self, "load_size", self.image_size * 286 // 256)
+        resolve_default(self, "n_blocks", 9 if self.image_size >= 256 else 6)
+        check_flag(self.variant in VARIANTS, "variant", self.variant, f"must be one of {', '.join(VARIANTS)}")
         for name in ("M", "N"):
             value = getattr(self, name)
-            _check(value >= 1, name, value, "must be >= 1")
+            check_flag(value >= 1, name, value, "must be >= 1")
             if self.variant in ("gan", "vanilla"):
-                _check(value == 1, name, value,
+                check_flag(value == 1, name, value,
                        f"--variant={self.variant} has one generator per direction; "
                        "use --variant=long or --variant=nest for chains")
-        _check(self.dataset in DATASETS, "dataset", self.dataset, f"must be one of {', '.join(DATASETS)}")
-        _check(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
-        _check(self.direction in DIRECTIONS, "direction", self.direction, "must be AtoB or BtoA")
-        _check(self.image_size >= 32 and self.image_size % 4 == 0, "image_size", self.image_size,
+        check_flag(self.dataset in DATASETS, "dataset", self.dataset, f"must be one of {', '.join(DATASETS)}")
+        check_flag(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
+        check_flag(self.direction in DIRECTIONS, "direction", self.direction, "must be AtoB or BtoA")
+        check_flag(self.image_size >= 32 and self.image_size % 4 == 0, "image_size", self.image_size,
                "must be a multiple of 4 (two stride-2 convs in the generator) and >= 32 "
                "(the PatchGAN map is empty below 24 px)")
-        _check(self.load_size >= self.image_size, "load_size", self.load_size,
+        check_flag(self.load_size >= self.image_size, "load_size", self.load_size,
                f"must be >= --image_size={self.image_size} (images are resized, then cropped)")
         for name in ("ngf", "ndf"):
-            _check(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
-        _check(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
+            check_flag(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
+        check_flag(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
         for name in ("lambda_cycle", "lambda_sim", "lambda_identity"):
-            _check(getattr(self, name) >= 0, name, getattr(self, name), "must be >= 0")
-        _check(self.pool_size >= 0, "pool_size", self.pool_size, "must be >= 0 (0 disables the pool)")
+            check_flag(getattr(self, name) >= 0, name, getattr(self, name), "must be >= 0")
+        check_flag(self.pool_size >= 0, "pool_size", self.pool_size, "must be >= 0 (0 disables the pool)")
 
     def inapplicable_fields(self):
         return frozenset() if self.variant == "nest" else frozenset({"lambda_sim"})
 
 
-SWAP_DATASETS = ("synthetic", "deepfashion")
-SWAP_DATA_DIRS = {"synthetic": "data/synthetic-persons", "deepfashion": "data/deepfashion"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,7 +218,7 @@ class SwapConfig(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        _resolve(self, "data_dir", SWAP_DATA_DIRS.get(self.dataset, ""))
+        resolve_default(self, "data_dir", PERSON_DATA_DIRS.get(self.dataset, ""))
         if self.data_dir:  # absolute, so that a rerun from another folder cannot read other data
             object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
         try:
@@ -229,17 +228,17 @@ class SwapConfig(TrainConfig):
                               f"{', '.join(GENERATOR_SETS)}") from None
         canonical = next(s for s in GENERATOR_SETS if frozenset(s.split(",")) == chosen)
         object.__setattr__(self, "generators", canonical)
-        _check(self.lambda_mask >= 0, "lambda_mask", self.lambda_mask, "must be >= 0")
-        _check(self.dataset in SWAP_DATASETS, "dataset", self.dataset,
-               f"must be one of {', '.join(SWAP_DATASETS)}")
-        _check(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
-        _check(self.image_size >= 32 and self.image_size % 8 == 0, "image_size", self.image_size,
+        check_flag(self.lambda_mask >= 0, "lambda_mask", self.lambda_mask, "must be >= 0")
+        check_flag(self.dataset in PERSON_DATASETS, "dataset", self.dataset,
+               f"must be one of {', '.join(PERSON_DATASETS)}")
+        check_flag(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
+        check_flag(self.image_size >= 32 and self.image_size % 8 == 0, "image_size", self.image_size,
                "must be a multiple of 8 (three stride-2 convs in Generators I and II) and >= 32 "
                "(the pair PatchGAN map is empty below 24 px)")
         for name in ("ngf", "ndf"):
-            _check(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
-        _check(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
-        _check(self.upsample_kernel in (1, 3), "upsample_kernel", self.upsample_kernel,
+            check_flag(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
+        check_flag(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
+        check_flag(self.upsample_kernel in (1, 3), "upsample_kernel", self.upsample_kernel,
                "must be 1 (the thesis's 1x1 conv after interpolation) or 3")
 
     @property

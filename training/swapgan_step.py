@@ -2,11 +2,14 @@
 import tensorflow as tf
 
 from models.swapgan import swap_discriminator_losses, swap_generator_losses
+from training.devices import gradient_loss
 from training.optim import add_l2_penalty, l2_weight_decay
 
 
-def make_swapgan_train_step(nets, g_optimizer, d_optimizer, step, config, *, jit_compile=True):
-    """Returns ``train_step(batch) -> dict`` compiled with ``tf.function(jit_compile=...)``.
+def make_swapgan_train_step(nets, g_optimizer, d_optimizer, step, config, *, jit_compile=True,
+                            runtime=None):
+    """Returns ``train_step(batch) -> dict`` compiled with ``tf.function(jit_compile=...)``, or by
+    ``runtime.compile`` (the run's precision, tf.distribute and XLA).
 
     One call: L_G (8.18) of the generators present and one Adam update of all their variables
     (G_I, G_II, G_III share ``g_optimizer``); then L_D (8.19) and one Adam update of D; ``step``
@@ -29,12 +32,14 @@ def make_swapgan_train_step(nets, g_optimizer, d_optimizer, step, config, *, jit
         with tf.GradientTape() as tape:
             g_terms, paths = swap_generator_losses(nets, batch, lambda_mask=lambda_mask, training=True)
             g_terms = add_l2_penalty(g_terms, "g", g_vars, l2)
-        g_optimizer.apply_gradients(zip(tape.gradient(g_terms["g/total"], g_vars), g_vars))
+            g_target = gradient_loss(g_terms["g/total"], g_optimizer)  # recorded by the tape
+        g_optimizer.apply_gradients(zip(tape.gradient(g_target, g_vars), g_vars))
         with tf.GradientTape() as tape:
             d_terms = add_l2_penalty(swap_discriminator_losses(nets, batch, paths, training=True),
                                      "d", d_vars, l2)
-        d_optimizer.apply_gradients(zip(tape.gradient(d_terms["d/total"], d_vars), d_vars))
+            d_target = gradient_loss(d_terms["d/total"], d_optimizer)
+        d_optimizer.apply_gradients(zip(tape.gradient(d_target, d_vars), d_vars))
         step.assign_add(1)
         return {**g_terms, **d_terms, "lr": lr}
 
-    return tf.function(train_step, jit_compile=jit_compile)
+    return runtime.compile(train_step) if runtime else tf.function(train_step, jit_compile=jit_compile)

@@ -1,30 +1,21 @@
 """Wires a SwapConfig into person data, networks, optimisers, checkpoint, train step and loop."""
 import dataclasses
-import json
-import os
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from datasets.files import DataError
-from datasets.persons.deepfashion import load_person_set
+from datasets.persons import sources
 from datasets.persons.parsing import colorize
 from datasets.persons.pipeline import fixed_pairs, pair_batches, steps_per_epoch
-from datasets.persons.synthetic import LAYOUT_VERSION, ensure_synthetic_persons
 from models.swapgan import build_swap_nets, paste_head, swap_paths
-from training import loop
+from training import devices, loop
 from training.config import SwapConfig
 from training.optim import make_adam
 from training.summaries import grid
 from training.swapgan_step import make_swapgan_train_step
 
 TRAINER = "swapgan"
-DEEPFASHION_HINT = (
-    "Expected the DeepFashion pose-transfer layout: train/ and test/ images (256x256 or the "
-    "256x176 crop), fasion-annotation-{train,test}.csv, fashion-pairs-{train,test}.csv and "
-    "optionally parsing/{train,test}/<name>.png (LIP ids); see README, SwapGAN. Or train offline "
-    "on the built-in persons with --dataset=synthetic.")
 # Sample-grid columns in order; a generator set without some of them leaves those out.
 COLUMNS = (("x_c", "X_c"), ("p_r", "P_r"), ("x_gi", "X_GI"), ("x_gi_pasted", "X_GI+H_r"),
            ("s_c", "S_c"), ("x_gii", "X_GII"), ("x_r", "X_r"), ("m_gi", "M(X_GI)"),
@@ -52,49 +43,23 @@ def build_nets(config):
                            upsample_kernel=config.upsample_kernel, seed=config.seed)
 
 
-def build_state(config, total_steps):
-    nets = build_nets(config)
-    g_opt = make_adam(config, total_steps, "g_optimizer")
-    d_opt = make_adam(config, total_steps, "d_optimizer")
-    # Optimiser slots must exist before a checkpoint is restored or a step is traced.
-    g_opt.build(nets.generator_variables)
-    d_opt.build(nets.discriminator_variables)
-    return SwapState(nets, g_opt, d_opt, tf.Variable(0, dtype=tf.int64, trainable=False, name="step"))
-
-
-def _ensure_synthetic(root):
-    """Generates the default synthetic persons unless a synthetic persons set (of any size, e.g.
-    a small one made with ``ensure_synthetic_persons``) is already there."""
-    manifest = os.path.join(root, "synthetic.json")
-    if os.path.exists(manifest):
-        try:
-            with open(manifest, encoding="utf-8") as f:
-                spec = json.load(f)
-        except (OSError, json.JSONDecodeError) as e:
-            raise DataError(f"{manifest}: unreadable ({e})") from e
-        if not isinstance(spec, dict) or spec.get("kind") != "persons":
-            raise DataError(f"{root}: a synthetic dataset, but not of persons; choose another "
-                            "--data_dir for --dataset=synthetic")
-        if spec.get("layout_version") == LAYOUT_VERSION:
-            return
-    logging.info("%s: generating the synthetic persons (once; about a minute)", root)
-    ensure_synthetic_persons(root)
+def build_state(config, total_steps, runtime=None):
+    """All training state, created under the run's precision policy and tf.distribute strategy."""
+    runtime = runtime or devices.Runtime.of(config)
+    with runtime.scope():
+        nets = build_nets(config)
+        g_opt = runtime.optimizer(make_adam(config, total_steps, "g_optimizer"))
+        d_opt = runtime.optimizer(make_adam(config, total_steps, "d_optimizer"))
+        # Optimiser slots must exist before a checkpoint is restored or a step is traced.
+        g_opt.build(nets.generator_variables)
+        d_opt.build(nets.discriminator_variables)
+        return SwapState(nets, g_opt, d_opt, devices.step_counter())
 
 
 def load_person_sets(config):
-    """(train, test) PersonSets of --dataset and --data_dir; DataError with a way out."""
-    root = config.data_dir
-    if config.dataset == "synthetic":
-        _ensure_synthetic(root)
-    elif not os.path.isdir(root):
-        raise DataError(f"{root}: no dataset there (--dataset={config.dataset}).\n{DEEPFASHION_HINT}")
-    sets = [load_person_set(root, split, skip_corrupt_images=config.skip_corrupt_images)
-            for split in ("train", "test")]
-    if sets[0].approximate_segmentation:
-        logging.warning("%s: no parsing maps, so S, M and H are approximated from the keypoints "
-                        "(limb sticks, torso and hip polygons, a head disc): an approximation of a "
-                        "human parser's output, not the thesis's maps", root)
-    return tuple(sets)
+    """(train, test) PersonSets of the run's --dataset and --data_dir."""
+    return sources.load_person_sets(config.dataset, config.data_dir,
+                                    skip_corrupt_images=config.skip_corrupt_images)
 
 
 def sample_batches(test_set, count, image_size):
@@ -154,16 +119,18 @@ def train(config: SwapConfig, progress_stream=None, extend=False):
                  config.image_size, train_set.num_pairs, train_set.num_images,
                  "keypoint-derived approximation" if train_set.approximate_segmentation
                  else "LIP parsing maps", total, config.batch_size, per_epoch, config.workdir)
-    state = build_state(config, total)
+    runtime = devices.Runtime.of(config)
+    runtime.check_batch(config.batch_size)
+    state = build_state(config, total, runtime)
     train_step = make_swapgan_train_step(state.nets, state.g_optimizer, state.d_optimizer,
-                                         state.step, config, jit_compile=config.jit_compile)
+                                         state.step, config, runtime=runtime)
     samples = sample_batches(test_set, config.num_samples, config.image_size)
     return loop.run(
-        workdir=config.workdir, settings=loop.LoopSettings.of(config, total),
+        workdir=runtime.workdir(config.workdir), settings=loop.LoopSettings.of(config, total),
         checkpoint=state.checkpoint(), step=state.step, train_step=train_step,
-        make_batches=lambda start: pair_batches(
+        make_batches=lambda start: runtime.batches(pair_batches(
             train_set, seed=config.seed, batch_size=config.batch_size, image_size=config.image_size,
-            start_step=start, total_steps=total, flip=config.flip),
+            start_step=start, total_steps=total, flip=config.flip)),
         make_samples=lambda: sample_grids(state.nets, samples),
         recording=loop.Recording(config, TRAINER, train_set.fingerprint(), extend),
         shown=("g/total", "d/total"), progress_stream=progress_stream)

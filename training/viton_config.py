@@ -9,15 +9,8 @@ weight 3. The perceptual term needs VGG19 weights: ``vgg_weights`` "" turns it o
 import dataclasses
 import os
 
-from training.config import ConfigError, TrainConfig
-
-VITON_DATASETS = ("synthetic", "deepfashion")
-VITON_DATA_DIRS = {"synthetic": "data/synthetic-persons", "deepfashion": "data/deepfashion"}
-
-
-def _check(ok, flag, value, reason):
-    if not ok:
-        raise ConfigError(f"--{flag}={value}: {reason}")
+from datasets.persons import PERSON_DATA_DIRS, PERSON_DATASETS
+from training.config import TrainConfig, check_flag, resolve_default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,27 +38,26 @@ class VitonConfig(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.data_dir is None:
-            object.__setattr__(self, "data_dir", VITON_DATA_DIRS.get(self.dataset, ""))
+        resolve_default(self, "data_dir", PERSON_DATA_DIRS.get(self.dataset, ""))
         if self.data_dir:  # absolute, so that a rerun from another folder cannot read other data
             object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
         if self.vgg_weights and self.vgg_weights != "imagenet":
             object.__setattr__(self, "vgg_weights",
                                os.path.abspath(os.path.expanduser(self.vgg_weights)))
-        _check(self.dataset in VITON_DATASETS, "dataset", self.dataset,
-               f"must be one of {', '.join(VITON_DATASETS)}")
-        _check(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
-        _check(1 <= self.n_layers <= 10, "n_layers", self.n_layers, "must lie in [1, 10]")
-        _check(self.image_size >= 32 and self.image_size % 2 ** self.n_layers == 0, "image_size",
+        check_flag(self.dataset in PERSON_DATASETS, "dataset", self.dataset,
+               f"must be one of {', '.join(PERSON_DATASETS)}")
+        check_flag(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
+        check_flag(1 <= self.n_layers <= 10, "n_layers", self.n_layers, "must lie in [1, 10]")
+        check_flag(self.image_size >= 32 and self.image_size % 2 ** self.n_layers == 0, "image_size",
                self.image_size, f"must be >= 32 (VGG19's smallest input) and a multiple of "
                f"{2 ** self.n_layers} (--n_layers={self.n_layers} stride-2 convs)")
-        _check(self.ngf >= 1, "ngf", self.ngf, "must be >= 1")
-        _check(0 <= self.dropout < 1, "dropout", self.dropout, "must lie in [0, 1)")
-        _check(self.shape_side >= 1 and self.image_size % self.shape_side == 0, "shape_side",
+        check_flag(self.ngf >= 1, "ngf", self.ngf, "must be >= 1")
+        check_flag(0 <= self.dropout < 1, "dropout", self.dropout, "must lie in [0, 1)")
+        check_flag(self.shape_side >= 1 and self.image_size % self.shape_side == 0, "shape_side",
                self.shape_side, f"must divide --image_size={self.image_size} (the body shape is "
                "area-downsampled by a whole factor)")
         for name in ("lambda_image", "lambda_mask", "lambda_perceptual"):
-            _check(getattr(self, name) >= 0, name, getattr(self, name), "must be >= 0")
+            check_flag(getattr(self, name) >= 0, name, getattr(self, name), "must be >= 0")
 
     @property
     def perceptual(self):

@@ -2,17 +2,13 @@
 loop: the VITON baseline of Table 8.2, trained on SwapGAN's pairs (X_r the target, X_c the clothes).
 """
 import dataclasses
-import json
-import os
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from datasets.files import DataError
-from datasets.persons.deepfashion import load_person_set
+from datasets.persons import sources
 from datasets.persons.pipeline import fixed_pairs, pair_batches, steps_per_epoch
-from datasets.persons.synthetic import LAYOUT_VERSION, ensure_synthetic_persons
 from models.pretrained import WeightsError
 from models.viton import body_shape, clothes_mask, vgg19_features, viton_generator
 from training import devices, loop
@@ -71,35 +67,10 @@ def load_features(config):
         raise ConfigError(str(e)) from e
 
 
-def _ensure_synthetic(root):
-    """Generates the default synthetic persons unless a synthetic persons set (of any size) is
-    already there."""
-    manifest = os.path.join(root, "synthetic.json")
-    if os.path.exists(manifest):
-        try:
-            with open(manifest, encoding="utf-8") as f:
-                spec = json.load(f)
-        except (OSError, json.JSONDecodeError) as e:
-            raise DataError(f"{manifest}: unreadable ({e})") from e
-        if not isinstance(spec, dict) or spec.get("kind") != "persons":
-            raise DataError(f"{root}: a synthetic dataset, but not of persons; choose another "
-                            "--data_dir for --dataset=synthetic")
-        if spec.get("layout_version") == LAYOUT_VERSION:
-            return
-    logging.info("%s: generating the synthetic persons (once; about a minute)", root)
-    ensure_synthetic_persons(root)
-
-
 def load_person_sets(config):
-    """(train, test) PersonSets of --dataset and --data_dir; DataError naming the folder."""
-    root = config.data_dir
-    if config.dataset == "synthetic":
-        _ensure_synthetic(root)
-    elif not os.path.isdir(root):
-        raise DataError(f"{root}: no dataset there (--dataset={config.dataset}); expected the "
-                        "DeepFashion pose-transfer layout (see README), or use --dataset=synthetic")
-    return tuple(load_person_set(root, split, skip_corrupt_images=config.skip_corrupt_images)
-                 for split in ("train", "test"))
+    """(train, test) PersonSets of the run's --dataset and --data_dir."""
+    return sources.load_person_sets(config.dataset, config.data_dir,
+                                    skip_corrupt_images=config.skip_corrupt_images)
 
 
 def sample_batches(test_set, count, image_size):

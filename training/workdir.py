@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 
-from training.checkpoints import CHECKPOINT_DIR, human_bytes, steps_on_disk  # noqa: F401 (layout name)
+from training.checkpoints import CHECKPOINT_DIR, human_bytes, steps_on_disk  # noqa: F401 (CHECKPOINT_DIR: layout)
 from training.config import RESUMABLE_FIELDS, ConfigError
 
 CONFIG_FILE = "config.json"

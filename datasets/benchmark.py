@@ -53,8 +53,8 @@ def main(argv):
               f"load {config.load_size} px, crop {config.image_size}, batch {config.batch_size}")
         for cached in (False, True):
             rate, setup = pipeline_rate(data, config, cached, fv.batches)
-            extra = (f"; cache {cache_bytes(data.train_a, data.train_b, load_size=config.load_size) / 2**20:.1f}"
-                     " MB" if cached else "")
+            size = cache_bytes(data.train_a, data.train_b, load_size=config.load_size) / 2 ** 20
+            extra = f"; cache {size:.1f} MB" if cached else ""
             print(f"  pipeline, cache_decoded={str(cached).lower():5}: {rate:9.1f} images/s "
                   f"(first batches after {setup:.1f} s{extra})")
         if fv.step_rate:

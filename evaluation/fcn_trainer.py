@@ -69,11 +69,11 @@ class FCNConfig(TrainConfig):
     def __post_init__(self):
         super().__post_init__()
         check_flag(self.label_set in LABEL_SETS, "label_set", self.label_set,
-               f"must be one of {', '.join(LABEL_SETS)}")
+                   f"must be one of {', '.join(LABEL_SETS)}")
         check_flag(self.dataset in SEGMENTATION_DATASETS, "dataset", self.dataset,
-               f"must be one of {', '.join(SEGMENTATION_DATASETS)}")
+                   f"must be one of {', '.join(SEGMENTATION_DATASETS)}")
         check_flag(self.dataset != "synthetic" or self.label_set == "facades", "dataset", self.dataset,
-               "the built-in data are facades (--label_set=facades)")
+                   "the built-in data are facades (--label_set=facades)")
         resolve_default(self, "data_dir", DEFAULT_DATA_DIRS.get((self.label_set, self.dataset), ""))
         check_flag(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
         object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
@@ -84,21 +84,21 @@ class FCNConfig(TrainConfig):
             object.__setattr__(self, "backbone_weights",
                                os.path.abspath(os.path.expanduser(self.backbone_weights)))
         check_flag(self.image_size >= STRIDE and self.image_size % STRIDE == 0, "image_size",
-               self.image_size, f"must be a multiple of {STRIDE} (FCN-8s pools five times)")
+                   self.image_size, f"must be a multiple of {STRIDE} (FCN-8s pools five times)")
         for name in ("width", "fc_width"):
             check_flag(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
         check_flag(self.upsampling in UPSAMPLING, "upsampling", self.upsampling,
-               f"must be one of {', '.join(UPSAMPLING)}")
+                   f"must be one of {', '.join(UPSAMPLING)}")
         check_flag(self.preprocessing in PREPROCESSING, "preprocessing", self.preprocessing,
-               f"must be one of {', '.join(PREPROCESSING)}")
+                   f"must be one of {', '.join(PREPROCESSING)}")
         check_flag(0 <= self.dropout < 1, "dropout", self.dropout, "must lie in [0, 1)")
         check_flag(bool(self.backbone_weights), "backbone_weights", self.backbone_weights,
-               "must be none, imagenet or the path of a weights file")
+                   "must be none, imagenet or the path of a weights file")
         if pretrained:
             check_flag(self.width == 64, "width", self.width,
-                   f"--backbone_weights={self.backbone_weights} is VGG16, which has width 64")
+                       f"--backbone_weights={self.backbone_weights} is VGG16, which has width 64")
             check_flag(self.preprocessing == "vgg", "preprocessing", self.preprocessing,
-                   "ImageNet VGG16 weights need --preprocessing=vgg")
+                       "ImageNet VGG16 weights need --preprocessing=vgg")
 
     @property
     def labels(self):
@@ -132,8 +132,8 @@ def build_state(config, total_steps, runtime=None):
     runtime = runtime or devices.Runtime.of(config)
     with runtime.scope():
         model = build_fcn(config)
-        optimizer = runtime.optimizer(make_adam(config, total_steps, "optimizer"))
-        optimizer.build(model.trainable_variables)  # slots exist before a restore or a trace
+        optimizer = runtime.optimizer(make_adam(config, total_steps, "optimizer"),
+                                      model.trainable_variables)
         return FCNState(model, optimizer, devices.step_counter())
 
 

@@ -108,3 +108,25 @@ def run_main(work):
         sys.exit(1)
     except KeyboardInterrupt as e:
         sys.exit(128 + getattr(e, "signum", signal.SIGINT))
+
+
+def define_person_data_flags(fv, defaults, *, image_size_help):
+    """--dataset --data_dir --skip_corrupt_images --image_size --flip of the person-pair trainers."""
+    from datasets.persons import PERSON_DATA_DIRS, PERSON_DATASETS  # noqa: PLC0415 (TF-free)
+    absl_flags.DEFINE_enum("dataset", defaults.dataset, PERSON_DATASETS, "synthetic: built-in "
+                           "articulated persons, generated on first use; deepfashion: a folder in "
+                           "the DeepFashion pose-transfer layout (see README).", flag_values=fv)
+    absl_flags.DEFINE_string("data_dir", None, "Dataset root (default: " + ", ".join(
+        f"{k}: {v}" for k, v in PERSON_DATA_DIRS.items()) + ").", flag_values=fv)
+    absl_flags.DEFINE_boolean("skip_corrupt_images", defaults.skip_corrupt_images, "Skip "
+                              "undecodable images with a counted warning instead of stopping.",
+                              flag_values=fv)
+    absl_flags.DEFINE_integer("image_size", defaults.image_size, "Images and maps are resized to "
+                              f"this ({image_size_help}).", flag_values=fv)
+    absl_flags.DEFINE_boolean("flip", defaults.flip, "Random horizontal flips of a whole pair "
+                              "(the thesis uses no augmentation).", flag_values=fv)
+
+
+def person_data_values(fv):
+    return dict(dataset=fv.dataset, data_dir=fv.data_dir, skip_corrupt_images=fv.skip_corrupt_images,
+                image_size=fv.image_size, flip=fv.flip)

@@ -1,9 +1,9 @@
 """Flags of ``python -m training.swapgan``; defaults are the thesis settings (8.2.3)."""
 from absl import flags as absl_flags
 
-from flags.common import define_train_flags, train_values
+from flags.common import (define_person_data_flags, define_train_flags, person_data_values,
+                          train_values)
 from models.swapgan import GENERATOR_SETS
-from datasets.persons import PERSON_DATA_DIRS, PERSON_DATASETS
 from training.config import ConfigError, SwapConfig
 
 _D = SwapConfig()
@@ -17,17 +17,7 @@ def define_swapgan_flags(fv=absl_flags.FLAGS):
                            "8.3; I alone the pose-only baseline.", flag_values=fv)
     absl_flags.DEFINE_float("lambda_mask", _D.lambda_mask, "lambda of (8.18), the weight of the "
                             "mask-consistency loss L_GIII (needs Generator III).", flag_values=fv)
-    absl_flags.DEFINE_enum("dataset", _D.dataset, PERSON_DATASETS, "synthetic: built-in articulated "
-                           "persons, generated on first use; deepfashion: a folder in the "
-                           "DeepFashion pose-transfer layout (see README).", flag_values=fv)
-    absl_flags.DEFINE_string("data_dir", None, "Dataset root (default: " + ", ".join(
-        f"{k}: {v}" for k, v in PERSON_DATA_DIRS.items()) + ").", flag_values=fv)
-    absl_flags.DEFINE_boolean("skip_corrupt_images", _D.skip_corrupt_images, "Skip undecodable "
-                              "images with a counted warning instead of stopping.", flag_values=fv)
-    absl_flags.DEFINE_integer("image_size", _D.image_size, "Images and maps are resized to this "
-                              "(multiple of 8, >= 32).", flag_values=fv)
-    absl_flags.DEFINE_boolean("flip", _D.flip, "Random horizontal flips of a whole pair (the "
-                              "thesis uses no augmentation).", flag_values=fv)
+    define_person_data_flags(fv, _D, image_size_help="multiple of 8, >= 32")
     absl_flags.DEFINE_integer("ngf", _D.ngf, "Generator width.", flag_values=fv)
     absl_flags.DEFINE_integer("ndf", _D.ndf, "Discriminator width.", flag_values=fv)
     absl_flags.DEFINE_integer("n_blocks", _D.n_blocks, "Residual blocks of Generators I and II.",
@@ -43,7 +33,6 @@ def swapgan_config(fv=absl_flags.FLAGS):
         raise ConfigError(f"--lambda_mask is used with Generator III only, not "
                           f"--generators={fv.generators}")
     return SwapConfig(
-        **train_values(fv), generators=fv.generators, lambda_mask=fv.lambda_mask,
-        dataset=fv.dataset, data_dir=fv.data_dir, skip_corrupt_images=fv.skip_corrupt_images,
-        image_size=fv.image_size, flip=fv.flip, ngf=fv.ngf, ndf=fv.ndf, n_blocks=fv.n_blocks,
+        **train_values(fv), **person_data_values(fv), generators=fv.generators,
+        lambda_mask=fv.lambda_mask, ngf=fv.ngf, ndf=fv.ndf, n_blocks=fv.n_blocks,
         upsample_kernel=fv.upsample_kernel)

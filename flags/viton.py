@@ -1,29 +1,18 @@
 """Flags of ``python -m training.viton``: VITON's coarse stage on SwapGAN's pairs (Table 8.2)."""
 from absl import flags as absl_flags
 
-from flags.common import define_train_flags, train_values
+from flags.common import (define_person_data_flags, define_train_flags, person_data_values,
+                          train_values)
 from training.config import ConfigError
-from datasets.persons import PERSON_DATA_DIRS, PERSON_DATASETS
 from training.viton_config import VitonConfig
 
 _D = VitonConfig()
 
 
 def define_viton_flags(fv=absl_flags.FLAGS):
-    define_train_flags(fv, workdir=_D.workdir, batch_size=_D.batch_size, epochs=_D.epochs)
-    # The shared flag defaults to CycleGAN's 5e-4 (8.1.3); VITON, like SwapGAN, uses none.
-    fv.set_default("weight_decay", _D.weight_decay)
-    absl_flags.DEFINE_enum("dataset", _D.dataset, PERSON_DATASETS, "synthetic: built-in "
-                           "articulated persons, generated on first use; deepfashion: a folder in "
-                           "the DeepFashion pose-transfer layout (see README).", flag_values=fv)
-    absl_flags.DEFINE_string("data_dir", None, "Dataset root (default: " + ", ".join(
-        f"{k}: {v}" for k, v in PERSON_DATA_DIRS.items()) + ").", flag_values=fv)
-    absl_flags.DEFINE_boolean("skip_corrupt_images", _D.skip_corrupt_images, "Skip undecodable "
-                              "images with a counted warning instead of stopping.", flag_values=fv)
-    absl_flags.DEFINE_integer("image_size", _D.image_size, "Images and maps are resized to this "
-                              "(>= 32, a multiple of 2^n_layers).", flag_values=fv)
-    absl_flags.DEFINE_boolean("flip", _D.flip, "Random horizontal flips of a whole pair.",
-                              flag_values=fv)
+    define_train_flags(fv, workdir=_D.workdir, batch_size=_D.batch_size, epochs=_D.epochs,
+                       weight_decay=_D.weight_decay)
+    define_person_data_flags(fv, _D, image_size_help=">= 32, a multiple of 2^n_layers")
     absl_flags.DEFINE_integer("ngf", _D.ngf, "Width of the U-Net's first layer.", flag_values=fv)
     absl_flags.DEFINE_integer("n_layers", _D.n_layers, "Stride-2 convs of the U-Net encoder "
                               "(VITON: 6).", flag_values=fv)
@@ -49,8 +38,6 @@ def viton_config(fv=absl_flags.FLAGS):
         raise ConfigError("--lambda_perceptual needs --vgg_weights (the perceptual term is off "
                           "without VGG19 weights)")
     return VitonConfig(
-        **train_values(fv), dataset=fv.dataset, data_dir=fv.data_dir,
-        skip_corrupt_images=fv.skip_corrupt_images, image_size=fv.image_size, flip=fv.flip,
-        ngf=fv.ngf, n_layers=fv.n_layers, dropout=fv.dropout, shape_side=fv.shape_side,
+        **train_values(fv), **person_data_values(fv), ngf=fv.ngf, n_layers=fv.n_layers, dropout=fv.dropout, shape_side=fv.shape_side,
         lambda_image=fv.lambda_image, lambda_mask=fv.lambda_mask,
         lambda_perceptual=fv.lambda_perceptual, vgg_weights=fv.vgg_weights)

@@ -75,20 +75,20 @@ class TrainConfig:
         check_flag(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
         check_flag(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
         check_flag(0 <= self.decay_epochs <= self.epochs, "decay_epochs", self.decay_epochs,
-               f"must lie in [0, --epochs={self.epochs}]")
+                   f"must lie in [0, --epochs={self.epochs}]")
         check_flag(self.max_steps >= 0, "max_steps", self.max_steps, "must be >= 0 (0: use --epochs)")
         check_flag(self.learning_rate > 0, "learning_rate", self.learning_rate, "must be > 0")
         check_flag(0 <= self.beta1 < 1, "beta1", self.beta1, "must lie in [0, 1)")
         check_flag(0 <= self.beta2 < 1, "beta2", self.beta2, "must lie in [0, 1)")
         check_flag(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
         check_flag(self.weight_decay_mode in WEIGHT_DECAY_MODES, "weight_decay_mode",
-               self.weight_decay_mode, f"must be one of {', '.join(WEIGHT_DECAY_MODES)}")
+                   self.weight_decay_mode, f"must be one of {', '.join(WEIGHT_DECAY_MODES)}")
         check_flag(self.jit_compile in (True, False, "auto"), "jit_compile", self.jit_compile,
-               "must be auto, true or false")
+                   "must be auto, true or false")
         check_flag(self.precision in PRECISIONS, "precision", self.precision,
-               f"must be one of {', '.join(PRECISIONS)}")
+                   f"must be one of {', '.join(PRECISIONS)}")
         check_flag(self.distribute in DISTRIBUTE, "distribute", self.distribute,
-               f"must be one of {', '.join(DISTRIBUTE)}")
+                   f"must be one of {', '.join(DISTRIBUTE)}")
         for name in ("log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "num_samples"):
             check_flag(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
 
@@ -157,9 +157,7 @@ class CycleConfig(TrainConfig):
         chains = self.variant in ("long", "nest")
         resolve_default(self, "M", 2 if chains else 1)
         resolve_default(self, "N", self.M if chains else 1)
-        resolve_default(self, "data_dir", DEFAULT_DATA_DIRS.get(self.dataset, ""))
-        if self.data_dir:  # absolute, so that a rerun from another folder cannot read other data
-            object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
+        absolute_data_dir(self, DEFAULT_DATA_DIRS.get(self.dataset, ""))
         resolve_default(self, "load_size", self.image_size * 286 // 256)
         resolve_default(self, "n_blocks", 9 if self.image_size >= 256 else 6)
         check_flag(self.variant in VARIANTS, "variant", self.variant, f"must be one of {', '.join(VARIANTS)}")
@@ -168,16 +166,16 @@ class CycleConfig(TrainConfig):
             check_flag(value >= 1, name, value, "must be >= 1")
             if self.variant in ("gan", "vanilla"):
                 check_flag(value == 1, name, value,
-                       f"--variant={self.variant} has one generator per direction; "
-                       "use --variant=long or --variant=nest for chains")
+                           f"--variant={self.variant} has one generator per direction; "
+                           "use --variant=long or --variant=nest for chains")
         check_flag(self.dataset in DATASETS, "dataset", self.dataset, f"must be one of {', '.join(DATASETS)}")
         check_flag(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
         check_flag(self.direction in DIRECTIONS, "direction", self.direction, "must be AtoB or BtoA")
         check_flag(self.image_size >= 32 and self.image_size % 4 == 0, "image_size", self.image_size,
-               "must be a multiple of 4 (two stride-2 convs in the generator) and >= 32 "
-               "(the PatchGAN map is empty below 24 px)")
+                   "must be a multiple of 4 (two stride-2 convs in the generator) and >= 32 "
+                   "(the PatchGAN map is empty below 24 px)")
         check_flag(self.load_size >= self.image_size, "load_size", self.load_size,
-               f"must be >= --image_size={self.image_size} (images are resized, then cropped)")
+                   f"must be >= --image_size={self.image_size} (images are resized, then cropped)")
         for name in ("ngf", "ndf"):
             check_flag(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
         check_flag(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
@@ -191,8 +189,39 @@ class CycleConfig(TrainConfig):
 
 
 
+def absolute_data_dir(config, default):
+    """Fills data_dir (default by dataset) and makes it absolute, so that a rerun from another
+    folder cannot read other data."""
+    resolve_default(config, "data_dir", default)
+    if config.data_dir:
+        object.__setattr__(config, "data_dir", os.path.abspath(os.path.expanduser(config.data_dir)))
+
+
 @dataclasses.dataclass(frozen=True)
-class SwapConfig(TrainConfig):
+class PersonRunConfig(TrainConfig):
+    """Settings of runs on person pairs (SwapGAN, VITON): the thesis's 8.2.3 setup (batch 8, 100
+    epochs with decay after 50, 128 px, no augmentation) and no weight decay, which the thesis
+    states for CycleGAN only."""
+
+    batch_size: int = 8
+    epochs: int = 100
+    weight_decay: float = 0.0
+    dataset: str = "synthetic"
+    data_dir: str | None = None
+    skip_corrupt_images: bool = False
+    image_size: int = 128
+    flip: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        absolute_data_dir(self, PERSON_DATA_DIRS.get(self.dataset, ""))
+        check_flag(self.dataset in PERSON_DATASETS, "dataset", self.dataset,
+                   f"must be one of {', '.join(PERSON_DATASETS)}")
+        check_flag(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
+
+
+@dataclasses.dataclass(frozen=True)
+class SwapConfig(PersonRunConfig):
     """A SwapGAN run (thesis 8.2). Defaults are the thesis settings (8.2.3): Adam 2e-4 (0.5,
     0.999), batch 8, 100 epochs with linear decay over the last 50, 128 px, lambda = 5 (8.18).
 
@@ -201,16 +230,8 @@ class SwapConfig(TrainConfig):
     """
 
     workdir: str = "runs/swapgan"
-    batch_size: int = 8
-    epochs: int = 100
-    weight_decay: float = 0.0
     generators: str = "I,II,III"
     lambda_mask: float = 5.0
-    dataset: str = "synthetic"
-    data_dir: str | None = None
-    skip_corrupt_images: bool = False
-    image_size: int = 128
-    flip: bool = False
     ngf: int = 64
     ndf: int = 64
     n_blocks: int = 6
@@ -218,9 +239,6 @@ class SwapConfig(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        resolve_default(self, "data_dir", PERSON_DATA_DIRS.get(self.dataset, ""))
-        if self.data_dir:  # absolute, so that a rerun from another folder cannot read other data
-            object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
         try:
             chosen = parse_generators(self.generators)
         except ValueError:
@@ -229,17 +247,14 @@ class SwapConfig(TrainConfig):
         canonical = next(s for s in GENERATOR_SETS if frozenset(s.split(",")) == chosen)
         object.__setattr__(self, "generators", canonical)
         check_flag(self.lambda_mask >= 0, "lambda_mask", self.lambda_mask, "must be >= 0")
-        check_flag(self.dataset in PERSON_DATASETS, "dataset", self.dataset,
-               f"must be one of {', '.join(PERSON_DATASETS)}")
-        check_flag(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
         check_flag(self.image_size >= 32 and self.image_size % 8 == 0, "image_size", self.image_size,
-               "must be a multiple of 8 (three stride-2 convs in Generators I and II) and >= 32 "
-               "(the pair PatchGAN map is empty below 24 px)")
+                   "must be a multiple of 8 (three stride-2 convs in Generators I and II) and >= 32 "
+                   "(the pair PatchGAN map is empty below 24 px)")
         for name in ("ngf", "ndf"):
             check_flag(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
         check_flag(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
         check_flag(self.upsample_kernel in (1, 3), "upsample_kernel", self.upsample_kernel,
-               "must be 1 (the thesis's 1x1 conv after interpolation) or 3")
+                   "must be 1 (the thesis's 1x1 conv after interpolation) or 3")
 
     @property
     def generator_set(self):

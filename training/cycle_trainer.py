@@ -46,11 +46,10 @@ def build_state(config, total_steps, runtime=None):
     runtime = runtime or devices.Runtime.of(config)
     with runtime.scope():
         nets = build_nets(config)
-        g_opt = runtime.optimizer(make_adam(config, total_steps, "g_optimizer"))
-        d_opt = runtime.optimizer(make_adam(config, total_steps, "d_optimizer"))
-        # Optimiser slots must exist before a checkpoint is restored or a step is traced.
-        g_opt.build(nets.generator_variables)
-        d_opt.build(nets.discriminator_variables)
+        g_opt = runtime.optimizer(make_adam(config, total_steps, "g_optimizer"),
+                                  nets.generator_variables)
+        d_opt = runtime.optimizer(make_adam(config, total_steps, "d_optimizer"),
+                                  nets.discriminator_variables)
         shape = (config.image_size, config.image_size, 3)
         return CycleState(nets, g_opt, d_opt, ImagePool(config.pool_size, shape, name="pool_a"),
                           ImagePool(config.pool_size, shape, name="pool_b"), devices.step_counter(),

@@ -110,10 +110,12 @@ class Runtime:
         finally:
             keras.config.set_dtype_policy(previous)
 
-    def optimizer(self, optimizer):
-        """Wraps an optimiser for float16 loss scaling (call inside ``scope``)."""
+    def optimizer(self, optimizer, variables):
+        """``optimizer`` wrapped for float16 loss scaling and built for ``variables`` (its slots
+        must exist before a checkpoint is restored or a step traced); call inside ``scope``."""
         if self.precision == "mixed_float16":
-            return keras.optimizers.LossScaleOptimizer(optimizer, name=optimizer.name)
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer, name=optimizer.name)
+        optimizer.build(variables)
         return optimizer
 
     def compile(self, step_fn):

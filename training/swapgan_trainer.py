@@ -48,11 +48,10 @@ def build_state(config, total_steps, runtime=None):
     runtime = runtime or devices.Runtime.of(config)
     with runtime.scope():
         nets = build_nets(config)
-        g_opt = runtime.optimizer(make_adam(config, total_steps, "g_optimizer"))
-        d_opt = runtime.optimizer(make_adam(config, total_steps, "d_optimizer"))
-        # Optimiser slots must exist before a checkpoint is restored or a step is traced.
-        g_opt.build(nets.generator_variables)
-        d_opt.build(nets.discriminator_variables)
+        g_opt = runtime.optimizer(make_adam(config, total_steps, "g_optimizer"),
+                                  nets.generator_variables)
+        d_opt = runtime.optimizer(make_adam(config, total_steps, "d_optimizer"),
+                                  nets.discriminator_variables)
         return SwapState(nets, g_opt, d_opt, devices.step_counter())
 
 

@@ -9,24 +9,15 @@ weight 3. The perceptual term needs VGG19 weights: ``vgg_weights`` "" turns it o
 import dataclasses
 import os
 
-from datasets.persons import PERSON_DATA_DIRS, PERSON_DATASETS
-from training.config import TrainConfig, check_flag, resolve_default
+from training.config import PersonRunConfig, check_flag
 
 
 @dataclasses.dataclass(frozen=True)
-class VitonConfig(TrainConfig):
+class VitonConfig(PersonRunConfig):
     """A VITON coarse-stage run on SwapGAN's training pairs (X_r is the target, X_c gives the
     clothes). Fields left None get derived defaults: data_dir by dataset."""
 
     workdir: str = "runs/viton"
-    batch_size: int = 8
-    epochs: int = 100
-    weight_decay: float = 0.0
-    dataset: str = "synthetic"
-    data_dir: str | None = None
-    skip_corrupt_images: bool = False
-    image_size: int = 128
-    flip: bool = False
     ngf: int = 64
     n_layers: int = 6
     dropout: float = 0.5
@@ -38,24 +29,18 @@ class VitonConfig(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        resolve_default(self, "data_dir", PERSON_DATA_DIRS.get(self.dataset, ""))
-        if self.data_dir:  # absolute, so that a rerun from another folder cannot read other data
-            object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
         if self.vgg_weights and self.vgg_weights != "imagenet":
             object.__setattr__(self, "vgg_weights",
                                os.path.abspath(os.path.expanduser(self.vgg_weights)))
-        check_flag(self.dataset in PERSON_DATASETS, "dataset", self.dataset,
-               f"must be one of {', '.join(PERSON_DATASETS)}")
-        check_flag(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
         check_flag(1 <= self.n_layers <= 10, "n_layers", self.n_layers, "must lie in [1, 10]")
         check_flag(self.image_size >= 32 and self.image_size % 2 ** self.n_layers == 0, "image_size",
-               self.image_size, f"must be >= 32 (VGG19's smallest input) and a multiple of "
-               f"{2 ** self.n_layers} (--n_layers={self.n_layers} stride-2 convs)")
+                   self.image_size, f"must be >= 32 (VGG19's smallest input) and a multiple of "
+                   f"{2 ** self.n_layers} (--n_layers={self.n_layers} stride-2 convs)")
         check_flag(self.ngf >= 1, "ngf", self.ngf, "must be >= 1")
         check_flag(0 <= self.dropout < 1, "dropout", self.dropout, "must lie in [0, 1)")
         check_flag(self.shape_side >= 1 and self.image_size % self.shape_side == 0, "shape_side",
-               self.shape_side, f"must divide --image_size={self.image_size} (the body shape is "
-               "area-downsampled by a whole factor)")
+                   self.shape_side, f"must divide --image_size={self.image_size} (the body shape is "
+                   "area-downsampled by a whole factor)")
         for name in ("lambda_image", "lambda_mask", "lambda_perceptual"):
             check_flag(getattr(self, name) >= 0, name, getattr(self, name), "must be >= 0")
 

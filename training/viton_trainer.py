@@ -47,8 +47,8 @@ def build_state(config, total_steps, runtime=None):
     runtime = runtime or devices.Runtime.of(config)
     with runtime.scope():
         net = build_net(config)
-        optimizer = runtime.optimizer(make_adam(config, total_steps, "optimizer"))
-        optimizer.build(net.trainable_variables)  # slots exist before a restore or a trace
+        optimizer = runtime.optimizer(make_adam(config, total_steps, "optimizer"),
+                                      net.trainable_variables)
         return VitonState(net, optimizer, devices.step_counter())
 
 

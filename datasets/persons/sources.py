@@ -12,7 +12,6 @@ from datasets.files import DataError
 from datasets.persons.deepfashion import load_person_set
 from datasets.persons.synthetic import LAYOUT_VERSION, ensure_synthetic_persons
 
-from datasets.persons import PERSON_DATA_DIRS, PERSON_DATASETS  # noqa: F401 (re-exported)
 DEEPFASHION_HINT = (
     "Expected the DeepFashion pose-transfer layout: train/ and test/ images (256x256 or the "
     "256x176 crop), fasion-annotation-{train,test}.csv, fashion-pairs-{train,test}.csv and "

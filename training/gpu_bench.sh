@@ -19,7 +19,8 @@ cd "$(dirname "$0")/.."
 
 WHEELS="keras==3.15.1 optree==0.20.0 namex==0.1.0"  # keras's other needs are on the device image
 if [[ "${1:-}" == "--prepare" ]]; then
-    grep -qxF "/.whl/" .git/info/exclude 2>/dev/null || echo "/.whl/" >> "$(git rev-parse --git-path info/exclude)"
+    exclude=$(git rev-parse --git-path info/exclude)  # .whl/ travels with the tree but is never committed
+    grep -qxF "/.whl/" "$exclude" 2>/dev/null || echo "/.whl/" >> "$exclude"
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
         --platform manylinux2014_x86_64 --platform manylinux1_x86_64 -d .whl $WHEELS

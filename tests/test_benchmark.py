@@ -1,0 +1,48 @@
+"""python -m training.benchmark: both backends, the torch reference, and bad flag combinations."""
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+TINY = ["--variant=gan", "--image_size=32", "--ngf=8", "--ndf=8", "--n_blocks=1", "--steps=1", "--warmup=0"]
+# Runs the benchmark in this interpreter, then reports whether TensorFlow was ever imported.
+IN_PROCESS = ("import runpy, sys\n"
+              "sys.argv = ['benchmark'] + sys.argv[1:]\n"
+              "try:\n    runpy.run_module('training.benchmark', run_name='__main__')\n"
+              "except SystemExit as e:\n    assert not e.code, e.code\n"
+              "print('tensorflow imported:', 'tensorflow' in sys.modules)\n")
+
+
+def _run(*args, code=None):
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+    command = ["-c", code, *args] if code else ["-m", "training.benchmark", *args]
+    return subprocess.run([sys.executable, *command], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_jax_backend_with_torch_reference_imports_no_tensorflow():
+    result = _run("--backend", "jax", "--reference=torch", *TINY, code=IN_PROCESS)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "ours (jax): Keras" in out and "JAX " in out and "PyTorch " in out
+    assert "JAX jit:" in out and "torch eager:" in out and "images/s" in out and "XLA plan" in out
+    assert "ours / reference (images/s): JAX jit " in out
+    assert out.strip().endswith("tensorflow imported: False")
+
+
+def test_tf_backend_with_torch_reference():
+    result = _run("--reference=torch", "--verify_reference", "--xla=off", *TINY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "reference check, same weights, max |ours - torch|: images " in result.stdout
+    assert "ours (tf): Keras" in result.stdout and "TensorFlow " in result.stdout
+    assert "XLA off:" in result.stdout and "torch eager:" in result.stdout
+    assert "peak RSS growth" in result.stdout and "ours / reference (images/s): XLA off " in result.stdout
+
+
+def test_bad_flag_combinations_fail_clearly():
+    result = _run("--backend=tf", "--precision=bfloat16", *TINY)
+    assert result.returncode == 2 and "--precision=bfloat16" in result.stderr
+    result = _run("--backend=jax", "--verify_reference", *TINY)
+    assert result.returncode == 2 and "--verify_reference needs --reference=torch" in result.stderr

@@ -32,8 +32,8 @@ def test_jax_backend_with_torch_reference_imports_no_tensorflow():
     assert out.strip().endswith("tensorflow imported: False")
 
 
-def test_tf_backend_with_torch_reference():
-    result = _run("--reference=torch", "--verify_reference", "--xla=off", *TINY)
+def test_tf_backend_default_path_with_torch_reference():
+    result = _run("--reference=torch", "--verify_reference", *TINY)  # --jit_compile=auto: off on CPU
     assert result.returncode == 0, result.stderr[-3000:]
     assert "reference check, same weights, max |ours - torch|: images " in result.stdout
     assert "ours (tf): Keras" in result.stdout and "TensorFlow " in result.stdout
@@ -42,7 +42,7 @@ def test_tf_backend_with_torch_reference():
 
 
 def test_bad_flag_combinations_fail_clearly():
-    result = _run("--backend=tf", "--precision=bfloat16", *TINY)
-    assert result.returncode == 2 and "--precision=bfloat16" in result.stderr
+    result = _run("--backend=jax", "--precision=mixed_float16", *TINY)
+    assert result.returncode == 2 and "--precision=mixed_float16: the JAX step and the torch" in result.stderr
     result = _run("--backend=jax", "--verify_reference", *TINY)
     assert result.returncode == 2 and "--verify_reference needs --reference=torch" in result.stderr

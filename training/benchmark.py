@@ -52,13 +52,15 @@ absl_flags.DEFINE_enum("backend", "tf", list(KERAS_BACKENDS), "Our train step: t
                        "cycle_step.py) or jax (training/jax_step.py; imports no TensorFlow).")
 absl_flags.DEFINE_enum("reference", "none", ["none", "torch"], "Also time the official CycleGAN "
                        "step in PyTorch eager mode and print ours / reference.")
-absl_flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"], "bfloat16: mixed precision "
-                       "(float32 weights and optimiser); jax backend and torch reference only.")
 absl_flags.DEFINE_boolean("verify_reference", False, "After timing, port our initial weights into "
                           "the torch reference and print how far its images and losses are from ours.")
 absl_flags.DEFINE_integer("steps", 10, "Timed steps per mode.")
 absl_flags.DEFINE_integer("warmup", 2, "Untimed steps per mode after compilation.")
-absl_flags.DEFINE_enum("xla", "both", ["both", "on", "off"], "Which modes to time (tf backend).")
+absl_flags.DEFINE_enum("xla", "default", ["default", "both", "on", "off"], "Which modes to time "
+                       "(tf backend): default is --jit_compile's choice (auto: XLA on GPUs only).")
+# --precision (float32, mixed_bfloat16, mixed_float16) is the trainers' flag; the JAX step and the
+# torch reference take float32 and mixed_bfloat16.
+OTHER_PRECISIONS = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
 
 
 def _size(n):
@@ -258,8 +260,10 @@ def run(fv):
     if keras.backend.backend() != KERAS_BACKENDS[fv.backend]:
         raise ConfigError(f"--backend={fv.backend}: keras was imported with the "
                           f"{keras.backend.backend()} backend before training.benchmark could choose")
-    if fv.precision != "float32" and fv.backend == "tf":
-        raise ConfigError(f"--precision={fv.precision}: only --backend=jax (and the torch reference)")
+    precision = OTHER_PRECISIONS.get(config.precision)
+    if precision is None and (fv.backend == "jax" or fv.reference == "torch"):
+        raise ConfigError(f"--precision={config.precision}: the JAX step and the torch reference "
+                          "run float32 or mixed_bfloat16")
     if fv.verify_reference and fv.reference != "torch":
         raise ConfigError("--verify_reference needs --reference=torch")
     if fv.reference == "torch":
@@ -270,20 +274,22 @@ def run(fv):
     ours_device = tf_device() if fv.backend == "tf" else jax_device()
     print(f"{config.variant} M={config.M} N={config.N} image_size={config.image_size} "
           f"batch_size={config.batch_size} ngf={config.ngf} ndf={config.ndf} n_blocks={config.n_blocks} "
-          f"precision={fv.precision}; {fv.steps} timed steps after {fv.warmup} warm-up; load average "
+          f"precision={config.precision}; {fv.steps} timed steps after {fv.warmup} warm-up; load average "
           f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"  ours ({fv.backend}): Keras {keras.__version__} on {ours_device}")
     if fv.reference == "torch":
         print(f"  reference: official CycleGAN step, eager, {torch_device()}")
     if fv.backend == "tf":
-        modes = {"both": (True, False), "on": (True,), "off": (False,)}[fv.xla]
+        from training.devices import use_xla  # noqa: PLC0415 (TensorFlow: the tf backend only)
+        modes = {"both": (True, False), "on": (True,), "off": (False,),
+                 "default": (use_xla(config.jit_compile),)}[fv.xla]
         rows = tf_rows(config, fv.steps, fv.warmup, modes)
     else:
-        rows = jax_rows(config, fv.steps, fv.warmup, fv.precision)
+        rows = jax_rows(config, fv.steps, fv.warmup, precision)
     for row in rows:
         print(_format(row))
     if fv.reference == "torch":
-        (ref,) = torch_rows(config, fv.steps, fv.warmup, fv.precision)
+        (ref,) = torch_rows(config, fv.steps, fv.warmup, precision)
         print(_format(ref))
         print("  ours / reference (images/s): " + ", ".join(
             f"{row['label'].strip()} {row['images_per_second'] / ref['images_per_second']:.2f}x"

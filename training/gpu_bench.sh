@@ -59,6 +59,6 @@ run() {  # name, benchmark flags...
 
 run vanilla_256_b1_f32 --variant=vanilla --image_size=256 --batch_size=1 --verify_reference
 run vanilla_128_b8_f32 --variant=vanilla --image_size=128 --batch_size=8
-run vanilla_256_b1_bf16 --variant=vanilla --image_size=256 --batch_size=1 --precision=bfloat16
-run vanilla_128_b8_bf16 --variant=vanilla --image_size=128 --batch_size=8 --precision=bfloat16
+run vanilla_256_b1_bf16 --variant=vanilla --image_size=256 --batch_size=1 --precision=mixed_bfloat16
+run vanilla_128_b8_bf16 --variant=vanilla --image_size=128 --batch_size=8 --precision=mixed_bfloat16
 run long2_256_b1_f32 --variant=long --M=2 --N=2 --image_size=256 --batch_size=1

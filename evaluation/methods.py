@@ -82,8 +82,8 @@ class SwapMethod(abc.ABC):
     def __init__(self):
         self.counts = collections.Counter()
 
-    def generate(self, reference, condition):
-        """The references wearing the conditions' clothes: float32 (N, S, S, 3) in [-1, 1]."""
+    def check(self, reference, condition):
+        """(N, S) of two batches this method can take; ValueError naming what is wrong."""
         n_r, s_r = _check_batch(reference, self.reference_keys, "reference", self.name)
         n_c, s_c = _check_batch(condition, self.condition_keys, "condition", self.name)
         if n_r != n_c or s_r != s_c:
@@ -91,6 +91,11 @@ class SwapMethod(abc.ABC):
                              f"{s_c} px; pass batches of the same length and size")
         if self.image_size is not None and s_r != self.image_size:
             raise ValueError(f"{self.name}: works at {self.image_size} px, got {s_r} px images")
+        return n_r, s_r
+
+    def generate(self, reference, condition):
+        """The references wearing the conditions' clothes: float32 (N, S, S, 3) in [-1, 1]."""
+        n_r, s_r = self.check(reference, condition)
         out = np.asarray(self._generate(reference, condition), np.float32)
         if out.shape != (n_r, s_r, s_r, 3):
             raise AssertionError(f"{self.name}: produced {out.shape}, expected {(n_r, s_r, s_r, 3)}")

@@ -80,11 +80,35 @@ def feature_statistics(features):
     return f.mean(0), np.cov(f, rowvar=False)
 
 
+def _low_rank_frechet(small, other):
+    """The Frechet distance when ``small`` has N <= D rows. With A and B the centred rows of
+    ``other`` and ``small`` divided by sqrt(rows - 1), S1 = A^T A and S2 = B^T B has rank < D; the
+    non-zero eigenvalues of S1 S2 are those of the N x N matrix (B A^T)(B A^T)^T, so
+    Tr (S1 S2)^(1/2) is the sum of their square roots. Exact (no ``sqrtm`` of a singular
+    product) and no D x D matrix is formed."""
+    mu1, mu2 = other.mean(0), small.mean(0)
+    a = (other - mu1) / np.sqrt(other.shape[0] - 1)
+    b = (small - mu2) / np.sqrt(small.shape[0] - 1)
+    cross = b @ a.T
+    eigenvalues = np.linalg.eigvalsh(cross @ cross.T)
+    diff = mu1 - mu2
+    return float(diff @ diff + np.sum(a * a) + np.sum(b * b)
+                 - 2.0 * np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
+
+
 def fid(features1, features2):
-    """Frechet Inception Distance of two (N, D) feature sets (Inception pool features, D = 2048)."""
+    """Frechet Inception Distance of two (N, D) feature sets (Inception pool features, D = 2048).
+
+    When a set has no more rows than features (e.g. 1,372 real test images against D = 2048) its
+    covariance is singular; the distance is then computed exactly from the N x N eigenproblem of
+    ``_low_rank_frechet`` (pytorch-fid's ``sqrtm`` of a singular product is slow and noisy there).
+    """
     f1, f2 = _matrix("fid", features1, 2), _matrix("fid", features2, 2)
     if f1.shape[1] != f2.shape[1]:
         raise ValueError(f"fid: feature sizes differ ({f1.shape[1]} vs {f2.shape[1]})")
+    if min(len(f1), len(f2)) <= f1.shape[1]:
+        small, other = (f1, f2) if len(f1) <= len(f2) else (f2, f1)
+        return _low_rank_frechet(small, other)
     return frechet_distance(*feature_statistics(f1), *feature_statistics(f2))
 
 

@@ -1,0 +1,179 @@
+"""Table 8.2: inception scores of Poisson image blending, TPS warping, VITON and SwapGAN under the
+thesis protocol (8.2.4), beside the thesis's numbers.
+
+    python -m evaluation.table82 --swapgan=runs/swapgan/full --viton=runs/viton \
+        --dataset=deepfashion --data_dir=data/deepfashion [--out=DIR] [--max_references=N]
+
+Every method turns the same (reference, condition) pairs (``evaluation.protocol``: every test image
+as the reference, 25 seeded random conditions) into the reference wearing the condition's clothes
+with the reference head pasted, at the SwapGAN run's image size; IS (8.20)-(8.21) over 10 splits,
+and FID / KID against the real test images (beyond the thesis), all on one Inception network
+whose name heads the column: the thesis used the 2015 TF Inception graph, so only our rows compare
+with each other. The VITON row is "-" when --viton is not given or does not exist. Scores are
+cached per method (``evaluation.swap_scores``); table82.{md,csv,json} go to --out (default: the
+SwapGAN runs folder's results/), rewritten on each call.
+"""
+import csv
+import io
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # noqa: E402
+from absl import flags as absl_flags  # noqa: E402
+
+from evaluation import swap_scores as ss  # noqa: E402
+from evaluation.baselines import TPS_REGULARIZATION, PoissonBlending, TPSWarping  # noqa: E402
+from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
+from evaluation.viton_method import VitonMethod  # noqa: E402
+from flags.common import run_main  # noqa: E402
+from training import workdir as wd  # noqa: E402
+from training.config import ConfigError, SwapConfig  # noqa: E402
+from training.swapgan_trainer import TRAINER as SWAP_TRAINER  # noqa: E402
+from training.viton_config import VitonConfig  # noqa: E402
+from training.viton_trainer import TRAINER as VITON_TRAINER  # noqa: E402
+
+ROWS = (("poisson", "Poisson image blending"), ("tps", "TPS warping"), ("viton", "VITON"),
+        ("swapgan", "SwapGAN"))
+THESIS = {"poisson": (2.10, 0.14), "tps": (2.45, 0.12), "viton": (2.40, 0.05),
+          "swapgan": (2.65, 0.09)}  # Table 8.2: IS mean and std
+OUTPUT = {"swapgan": "x_gi_pasted"}  # the scored output of each method (others: "image")
+
+
+def scorables(swapgan, viton, out, swapgan_step=None, viton_step=None):
+    """{method: Scorable or None} and the notes on left-out rows."""
+    items, notes = {}, []
+    items["swapgan"] = ss.run_scorable("swapgan", swapgan, "swapgan", SwapConfig, SWAP_TRAINER,
+                                       SwapGANMethod.from_workdir, swapgan_step, ss.swapgan_outputs)
+    size = items["swapgan"].image_size
+    folder = os.path.join(out, ss.SCORES_DIR)
+    items["poisson"] = ss.Scorable("poisson", PoissonBlending, size, {"method": "poisson"}, folder,
+                                   f"poisson_{size}px")
+    items["tps"] = ss.Scorable("tps", TPSWarping, size,
+                               {"method": "tps", "regularization": TPS_REGULARIZATION}, folder,
+                               f"tps_{size}px")
+    if viton and os.path.exists(viton):
+        items["viton"] = ss.run_scorable("viton", viton, "viton", VitonConfig, VITON_TRAINER,
+                                         VitonMethod.from_workdir, viton_step)
+        if items["viton"].image_size != size:
+            raise ConfigError(f"--viton={viton}: a {items['viton'].image_size} px run, but the "
+                              f"SwapGAN run is {size} px; the methods are compared at one size")
+    else:
+        items["viton"] = None
+        notes.append(f"VITON: no run at {viton} (train one with python -m training.viton)"
+                     if viton else "VITON: no --viton run given")
+    return items, notes
+
+
+def table82(swapgan, viton=None, *, dataset=None, data_dir=None, out=None, protocol=None,
+            classifier=None, swapgan_step=None, viton_step=None, overwrite=False,
+            progress_stream=None):
+    """Scores what is there (reusing cached scores), writes table82.{md,csv,json}; returns
+    (table, paths)."""
+    protocol = protocol or ss.Protocol()
+    out = out or os.path.join(os.path.dirname(os.path.abspath(swapgan)), wd.RESULTS_DIR)
+    items, notes = scorables(swapgan, viton, out, swapgan_step, viton_step)
+    settings = items["swapgan"].provenance["settings"]
+    data = ss.TestData(dataset or settings["dataset"], data_dir or settings["data_dir"], protocol)
+    classifier = classifier or ss.proto.Classifier(batch_size=protocol.batch_size)
+    rows = []
+    for key, label in ROWS:
+        row = {"method": key, "label": label, "ours": None,
+               "thesis": dict(zip(ss.IS_KEYS, THESIS[key]))}
+        item = items[key]
+        if item is not None:
+            result, path, reused = ss.score(item, data, classifier, overwrite=overwrite,
+                                            progress_stream=progress_stream)
+            ours = result["outputs"][OUTPUT.get(key, "image")]
+            row.update(ours=ours, score_file=os.path.abspath(path), reused=reused,
+                       classifier=result["classifier"], counts=result["counts"],
+                       image_size=item.image_size)
+            if "run" in item.provenance:
+                row.update(workdir=item.provenance["run"], step=item.provenance["step"],
+                           settings=item.provenance["settings"])
+        rows.append(row)
+    table = ss.table_header("8.2", rows, data, classifier, notes)
+    paths = ss.write_table(out, "table82", markdown(table), csv_text(table), table)
+    return table, paths
+
+
+def markdown(table):
+    """Our IS (and FID, KID) beside the thesis's IS, then the protocol and the settings."""
+    head = ["Method", f"IS, ours ({table['classifier'] or 'no classifier'})",
+            "IS, thesis (2015 TF Inception)", "FID, ours", "KID, ours"]
+    lines = ["# Table 8.2: inception scores of clothing swapping (higher is better), ours beside "
+             "the thesis's", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in table["rows"]:
+        ours = row["ours"] or {}
+        cells = [row["label"],
+                 ss.cell(row, ours.get("is_mean"), ss.pm(ours.get("is_mean"), ours.get("is_std"))),
+                 ss.pm(*THESIS[row["method"]]),
+                 ss.cell(row, ours.get("fid"), ss.number(ours.get("fid"))),
+                 ss.cell(row, ours.get("kid_mean"),
+                         ss.pm(ours.get("kid_mean"), ours.get("kid_std"), 4))]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [""] + ss.notes_lines(table)
+    for row in table["rows"]:
+        if row["ours"] is None:
+            continue
+        where = (f"{row['workdir']} at step {row['step']}, " + ss.describe(row["settings"])
+                 if "workdir" in row else "no training")
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(row["counts"].items()))
+        lines.append(f"- {row['label']}: {where}; {row['ours']['images']} images"
+                     f"{'; ' + counts if counts else ''} ({'reused' if row['reused'] else 'wrote'} "
+                     f"{row['score_file']})")
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(table):
+    """One line per method: ours, the thesis's, and where ours came from."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    keys = ("is_mean", "is_std", "fid", "kid_mean", "kid_std", "images")
+    writer.writerow(["method", *keys, "thesis_is_mean", "thesis_is_std", "workdir", "step",
+                     "image_size", "pairs", "seed", "classifier"])
+    protocol = table["data"]["protocol"]
+    for row in table["rows"]:
+        ours = row["ours"] or {}
+        writer.writerow([row["method"], *(ss.csv_number(ours.get(k)) for k in keys),
+                         *THESIS[row["method"]], row.get("workdir", ""), row.get("step", ""),
+                         row.get("image_size", ""), protocol["pairs"], protocol["seed"],
+                         row.get("classifier") or ""])
+    return buffer.getvalue()
+
+
+def run_command(fv, progress_stream=None):
+    """The command line's work: (table, paths)."""
+    return table82(fv.swapgan, fv.viton, dataset=fv.dataset, data_dir=fv.data_dir, out=fv.out,
+                   protocol=ss.protocol_from_flags(fv), classifier=ss.classifier_from_flags(fv),
+                   swapgan_step=fv.swapgan_step, viton_step=fv.viton_step,
+                   overwrite=fv.overwrite, progress_stream=progress_stream)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    table, paths = run_main(lambda: run_command(absl_flags.FLAGS))
+    print(markdown(table))
+    print("wrote " + ", ".join(paths.values()))
+
+
+def define_flags(fv=absl_flags.FLAGS):
+    absl_flags.DEFINE_string("swapgan", None, "The full SwapGAN workdir (generators I,II,III).",
+                             required=True, flag_values=fv)
+    absl_flags.DEFINE_string("viton", None, "The VITON workdir (python -m training.viton); the "
+                             "row shows '-' without it.", flag_values=fv)
+    absl_flags.DEFINE_enum("dataset", None, ["synthetic", "deepfashion"], "Test data (default: "
+                           "the SwapGAN run's).", flag_values=fv)
+    absl_flags.DEFINE_string("data_dir", None, "Test data folder (default: the SwapGAN run's).",
+                             flag_values=fv)
+    absl_flags.DEFINE_integer("swapgan_step", None, "Checkpoint step (default: newest).",
+                              flag_values=fv)
+    absl_flags.DEFINE_integer("viton_step", None, "Checkpoint step (default: newest).",
+                              flag_values=fv)
+    ss.define_protocol_flags(fv)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

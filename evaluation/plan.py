@@ -54,6 +54,14 @@ def preset_file(preset, trainer):
     return path
 
 
+def _table(name, module, preset, table, args, overrides):
+    """The table step; a preset may hold ``table<t>.flags`` (e.g. a smaller protocol)."""
+    folder = preset if os.path.isdir(preset) else os.path.join(PRESET_DIR, preset)
+    flagfile = os.path.join(folder, f"table{table.replace('.', '')}.flags")
+    preset_args = (f"--flagfile={flagfile}",) if os.path.isfile(flagfile) else ()
+    return Step(name, module, (*preset_args, *args, *overrides.get("table", ())))
+
+
 def _train(name, trainer, preset, workdir, extra, overrides):
     args = (f"--flagfile={preset_file(preset, trainer)}", *extra, *overrides.get(trainer, ()),
             f"--workdir={workdir}")
@@ -78,8 +86,8 @@ def plan_table(table, preset, out, data_dir=None, overrides=None, swap_dataset=N
         for variant, extra in CYCLE_ROWS:
             steps.append(_train(f"facades/{variant}", "cycle", preset, os.path.join(runs, variant),
                                 [f"--variant={variant}", *extra, *data], overrides))
-        steps.append(Step("table", "evaluation.table81",
-                          (f"--fcn={fcn}", f"--runs={runs}", f"--out={root}")))
+        steps.append(_table("table", "evaluation.table81", preset, table,
+                            (f"--fcn={fcn}", f"--runs={runs}", f"--out={root}"), overrides))
         return root, steps
     dataset = swap_dataset or ("synthetic" if data_dir.endswith("synthetic-persons") else "deepfashion")
     data = [f"--dataset={dataset}", f"--data_dir={data_dir}"]
@@ -89,14 +97,14 @@ def plan_table(table, preset, out, data_dir=None, overrides=None, swap_dataset=N
         steps.append(_train(f"swapgan/{row}", "swapgan", preset, os.path.join(runs, row),
                             [f"--generators={generators}", *data], overrides))
     if table == "8.3":
-        steps.append(Step("table", "evaluation.table83", (f"--runs={runs}", f"--out={root}",
-                                                          *overrides.get("table", ()))))
+        steps.append(_table("table", "evaluation.table83", preset, table,
+                            (f"--runs={runs}", f"--out={root}"), overrides))
     else:
         viton = os.path.join(root, "viton")
         steps.append(_train("viton", "viton", preset, viton, data, overrides))
-        steps.append(Step("table", "evaluation.table82", (
+        steps.append(_table("table", "evaluation.table82", preset, table, (
             f"--swapgan={os.path.join(runs, 'full')}", f"--viton={viton}", f"--data_dir={data_dir}",
-            f"--dataset={dataset}", f"--out={root}", *overrides.get("table", ()))))
+            f"--dataset={dataset}", f"--out={root}"), overrides))
     return root, steps
 
 

@@ -27,7 +27,7 @@ setup(
     extras_require={
         # CI installs .[test]: CPU jax for the JAX-step tests and the CPU build of torch 2.13.0, which
         # this project's machines keep on disk (elsewhere pip downloads it, the CUDA build on Linux).
-        "test": ["pytest>=8", "jax>=0.10", "torch==2.13.0"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "jax>=0.10", "torch==2.13.0"],
         "jax": ["jax>=0.10"],  # training/jax_step.py; on a GPU install jax's CUDA build instead
         "bench": ["torch"],    # python -m training.benchmark --reference=torch
     },

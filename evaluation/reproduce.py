@@ -96,8 +96,8 @@ def reproduce(table, preset, out, data_dir=None, overrides=None, dry_run=False, 
     print(f"Table {table}, preset {preset}: {len(steps)} steps in {root}", file=stream)
     times = estimates(root, steps, warmup)
     for i, step in enumerate(steps, start=1):
-        print(f"  {i}. {step.name}: {describe(step)}; estimate {planner.duration(times[step.name])}\n"
-              f"     {step.command()}", file=stream)
+        left = "" if times[step.name] == 0.0 else f"; estimate {planner.duration(times[step.name])}"
+        print(f"  {i}. {step.name}: {describe(step)}{left}\n     {step.command()}", file=stream)
     known = [t for t in times.values() if t is not None]
     print(f"  total estimate: {planner.duration(sum(known)) if known else '?'}"
           f"{'' if len(known) == len(times) else ' (+ steps without an estimate)'}", file=stream,

@@ -81,20 +81,20 @@ def test_a_resumed_run_continues_exactly_where_it_stopped(tmp_path, tiny_config)
 
 
 def test_rerun_rules_of_a_real_run_flags_file_and_extend(tmp_path, tiny_config):
-    config = tiny_config(variant="long", max_steps=2, jit_compile=False)
+    config = tiny_config(variant="vanilla", max_steps=2, jit_compile=False)
     cycle_trainer.train(config, progress_stream=io.StringIO())
     with pytest.raises(ConfigError, match=r"--lambda_cycle: 10\.0 in .*config\.json, 5\.0 now"):
-        cycle_trainer.train(tiny_config(variant="long", max_steps=2, jit_compile=False, lambda_cycle=5.0))
-    cycle_trainer.train(tiny_config(variant="long", max_steps=2, jit_compile=False, log_every=50))
+        cycle_trainer.train(tiny_config(variant="vanilla", max_steps=2, jit_compile=False, lambda_cycle=5.0))
+    cycle_trainer.train(tiny_config(variant="vanilla", max_steps=2, jit_compile=False, log_every=50))
     saved = json.loads(open(os.path.join(config.workdir, wd.CONFIG_FILE)).read())
     assert saved["trainer"] == "cycle" and saved["config"]["log_every"] == 50
     assert set(saved["data"]) == {"train_a", "train_b"} and saved["data"]["train_a"]["files"] == 400
     flags_file = open(os.path.join(config.workdir, wd.FLAGS_FILE)).read()
-    assert "--variant=long\n" in flags_file and "--jit_compile=false\n" in flags_file
+    assert "--variant=vanilla\n" in flags_file and "--jit_compile=false\n" in flags_file
     assert "--lambda_sim" not in flags_file  # nest only
     with pytest.raises(ConfigError, match=r"(?s)may change with --extend.*--max_steps: 2 in .*, 3 now"):
-        cycle_trainer.train(tiny_config(variant="long", max_steps=3, jit_compile=False))
-    longer = tiny_config(variant="long", max_steps=3, jit_compile=False)
+        cycle_trainer.train(tiny_config(variant="vanilla", max_steps=3, jit_compile=False))
+    longer = tiny_config(variant="vanilla", max_steps=3, jit_compile=False)
     summary = cycle_trainer.train(longer, progress_stream=io.StringIO(), extend=True)
     assert summary == {"start_step": 2, "final_step": 3, "finished": True}
     saved = json.loads(open(os.path.join(config.workdir, wd.CONFIG_FILE)).read())

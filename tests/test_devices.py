@@ -59,7 +59,7 @@ def test_a_mixed_precision_step_is_finite_and_moves_every_variable(precision):
 
 
 def test_the_default_runtime_computes_exactly_the_plain_step():
-    config = CycleConfig(variant="nest", M=2, **TINY)
+    config = CycleConfig(variant="vanilla", **TINY)
     plain, runtime = build_state(config, 10), build_state(config, 10)
     step_plain = make_cycle_train_step(plain.nets, plain.g_optimizer, plain.d_optimizer, plain.pool_a,
                                        plain.pool_b, plain.step, config, jit_compile=False)

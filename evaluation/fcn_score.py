@@ -260,13 +260,11 @@ def define_flags(fv=absl_flags.FLAGS):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     fv = absl_flags.FLAGS
     print(summary(*run_main(lambda: fcn_score(
         fv.fcn, fv.run, step=fv.step, fcn_step=fv.fcn_step, oracle=fv.oracle, dataset=fv.dataset,
         data_dir=fv.data_dir, batch_size=fv.batch_size, overwrite=fv.overwrite,
-        jit_compile=fv.jit_compile))))
+        jit_compile=fv.jit_compile), argv)))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ from models.pretrained import WeightsError
 from training import checkpoints as ckpt
 from training import devices, loop
 from training.config import ConfigError, TrainConfig, check_flag, resolve_default
-from training.optim import make_adam
 from training.summaries import grid
 
 TRAINER = "fcn"
@@ -132,8 +131,7 @@ def build_state(config, total_steps, runtime=None):
     runtime = runtime or devices.Runtime.of(config)
     with runtime.scope():
         model = build_fcn(config)
-        optimizer = runtime.optimizer(make_adam(config, total_steps, "optimizer"),
-                                      model.trainable_variables)
+        optimizer = runtime.adam(config, total_steps, "optimizer", model.trainable_variables)
         return FCNState(model, optimizer, devices.step_counter())
 
 

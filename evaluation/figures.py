@@ -244,9 +244,7 @@ def define_flags(fv=absl_flags.FLAGS):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    print(run_main(lambda: run_command(absl_flags.FLAGS)))
+    print(run_main(lambda: run_command(absl_flags.FLAGS), argv))
 
 
 if __name__ == "__main__":

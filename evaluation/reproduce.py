@@ -125,12 +125,10 @@ def reproduce(table, preset, out, data_dir=None, overrides=None, dry_run=False, 
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     fv = absl_flags.FLAGS
     overrides = {t: fv[f"{t}_flags"].value for t in TRAINERS if fv[f"{t}_flags"].value}
     run_main(lambda: reproduce(fv.table, fv.preset, fv.out, fv.data_dir, overrides, fv.dry_run,
-                               fv.warmup))
+                               fv.warmup), argv)
 
 
 if __name__ == "__main__":

@@ -220,12 +220,10 @@ def csv_text(table):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     fv = absl_flags.FLAGS
     table, paths = run_main(lambda: table81(
         fv.fcn, fv.runs, cityscapes_fcn=fv.cityscapes_fcn, cityscapes_runs=fv.cityscapes_runs,
-        out=fv.out, overwrite=fv.overwrite, jit_compile=fv.jit_compile))
+        out=fv.out, overwrite=fv.overwrite, jit_compile=fv.jit_compile), argv)
     print(markdown(table))
     print("wrote " + ", ".join(paths.values()))
 

@@ -187,9 +187,7 @@ def run_command(fv, progress_stream=None):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    table, paths = run_main(lambda: run_command(absl_flags.FLAGS))
+    table, paths = run_main(lambda: run_command(absl_flags.FLAGS), argv)
     print(markdown(table))
     print("wrote " + ", ".join(paths.values()))
 

@@ -3,6 +3,7 @@ every entry point shares."""
 import signal
 import sys
 
+from absl import app
 from absl import flags as absl_flags
 
 from absl.flags import _argument_parser as absl_parsers
@@ -92,12 +93,19 @@ def train_values(fv):
         distribute=fv.distribute)
 
 
-def run_main(work):
+def refuse_positional_args(argv):
+    """Inside an absl main: none of our commands takes positional arguments."""
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+
+
+def run_main(work, argv=None):
     """Runs an entry point's work: a one-line ``error:`` and status 2 for bad flags, data, files or
     workdirs (ConfigError, DataError), 1 for a diverged run, 128 + signal after an interrupt (the
-    loop has checkpointed and said so)."""
+    loop has checkpointed and said so). With ``argv`` (absl's), positional arguments are refused."""
     from datasets.files import DataError  # here, so that importing flags never imports TensorFlow
 
+    refuse_positional_args(argv or [])
     try:
         return work()
     except (ConfigError, DataError) as e:

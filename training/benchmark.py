@@ -44,6 +44,7 @@ from absl import flags as absl_flags  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from flags.common import refuse_positional_args  # noqa: E402
 from flags.cycle import cycle_config, define_cycle_flags  # noqa: E402
 from training.config import ConfigError  # noqa: E402
 
@@ -301,8 +302,7 @@ def run(fv):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    refuse_positional_args(argv)
     try:
         run(absl_flags.FLAGS)
     except ConfigError as e:

@@ -18,10 +18,8 @@ define_cycle_flags()
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     run_main(lambda: cycle_trainer.train(cycle_config(absl_flags.FLAGS),
-                                         extend=absl_flags.FLAGS.extend))
+                                         extend=absl_flags.FLAGS.extend), argv)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from models.cycle import build_cycle_nets, translate_paths
 from training import devices, loop
 from training.config import CycleConfig
 from training.cycle_step import make_cycle_train_step
-from training.optim import make_adam
 from training.pool import ImagePool
 from training.summaries import grid
 
@@ -46,10 +45,8 @@ def build_state(config, total_steps, runtime=None):
     runtime = runtime or devices.Runtime.of(config)
     with runtime.scope():
         nets = build_nets(config)
-        g_opt = runtime.optimizer(make_adam(config, total_steps, "g_optimizer"),
-                                  nets.generator_variables)
-        d_opt = runtime.optimizer(make_adam(config, total_steps, "d_optimizer"),
-                                  nets.discriminator_variables)
+        g_opt = runtime.adam(config, total_steps, "g_optimizer", nets.generator_variables)
+        d_opt = runtime.adam(config, total_steps, "d_optimizer", nets.discriminator_variables)
         shape = (config.image_size, config.image_size, 3)
         return CycleState(nets, g_opt, d_opt, ImagePool(config.pool_size, shape, name="pool_a"),
                           ImagePool(config.pool_size, shape, name="pool_b"), devices.step_counter(),

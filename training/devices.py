@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from training.config import ConfigError
+from training.optim import make_adam
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 DISTRIBUTE = ("none", "mirrored", "multi_worker")
@@ -110,9 +111,11 @@ class Runtime:
         finally:
             keras.config.set_dtype_policy(previous)
 
-    def optimizer(self, optimizer, variables):
-        """``optimizer`` wrapped for float16 loss scaling and built for ``variables`` (its slots
-        must exist before a checkpoint is restored or a step traced); call inside ``scope``."""
+    def adam(self, config, total_steps, name, variables):
+        """The run's Adam (``training.optim.make_adam``), wrapped for float16 loss scaling and
+        built for ``variables`` (its slots must exist before a checkpoint is restored or a step
+        traced); call inside ``scope``."""
+        optimizer = make_adam(config, total_steps, name)
         if self.precision == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer, name=optimizer.name)
         optimizer.build(variables)

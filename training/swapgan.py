@@ -19,10 +19,8 @@ define_swapgan_flags()
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     run_main(lambda: swapgan_trainer.train(swapgan_config(absl_flags.FLAGS),
-                                           extend=absl_flags.FLAGS.extend))
+                                           extend=absl_flags.FLAGS.extend), argv)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from datasets.persons.pipeline import fixed_pairs, pair_batches, steps_per_epoch
 from models.swapgan import build_swap_nets, paste_head, swap_paths
 from training import devices, loop
 from training.config import SwapConfig
-from training.optim import make_adam
 from training.summaries import grid
 from training.swapgan_step import make_swapgan_train_step
 
@@ -48,10 +47,8 @@ def build_state(config, total_steps, runtime=None):
     runtime = runtime or devices.Runtime.of(config)
     with runtime.scope():
         nets = build_nets(config)
-        g_opt = runtime.optimizer(make_adam(config, total_steps, "g_optimizer"),
-                                  nets.generator_variables)
-        d_opt = runtime.optimizer(make_adam(config, total_steps, "d_optimizer"),
-                                  nets.discriminator_variables)
+        g_opt = runtime.adam(config, total_steps, "g_optimizer", nets.generator_variables)
+        d_opt = runtime.adam(config, total_steps, "d_optimizer", nets.discriminator_variables)
         return SwapState(nets, g_opt, d_opt, devices.step_counter())
 
 

@@ -13,7 +13,6 @@ from models.pretrained import WeightsError
 from models.viton import body_shape, clothes_mask, vgg19_features, viton_generator
 from training import devices, loop
 from training.config import ConfigError
-from training.optim import make_adam
 from training.summaries import grid
 from training.viton_config import VitonConfig
 from training.viton_step import make_viton_train_step, viton_batch_input
@@ -47,8 +46,7 @@ def build_state(config, total_steps, runtime=None):
     runtime = runtime or devices.Runtime.of(config)
     with runtime.scope():
         net = build_net(config)
-        optimizer = runtime.optimizer(make_adam(config, total_steps, "optimizer"),
-                                      net.trainable_variables)
+        optimizer = runtime.adam(config, total_steps, "optimizer", net.trainable_variables)
         return VitonState(net, optimizer, devices.step_counter())
 
 

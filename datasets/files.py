@@ -6,11 +6,9 @@ import os
 from absl import logging
 import tensorflow as tf
 
+from datasets.errors import DataError  # noqa: F401 (re-exported: every reader raises it)
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
-
-
-class DataError(ValueError):
-    """Input data that cannot be used; the message names the file or folder."""
 
 
 def list_images(folder):

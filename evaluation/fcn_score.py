@@ -32,8 +32,10 @@ import tensorflow as tf  # noqa: E402
 
 from datasets.segmentation import (SEGMENTATION_DATASETS, evaluation_batches,  # noqa: E402
                                    load_labelled_images)
-from evaluation.fcn_trainer import TRAINER as FCN_TRAINER  # noqa: E402
-from evaluation.fcn_trainer import FCNConfig, build_fcn  # noqa: E402
+from training.fcn_trainer import TRAINER as FCN_TRAINER  # noqa: E402
+from training.config import FCNConfig  # noqa: E402
+from training.fcn_trainer import build_fcn  # noqa: E402
+from datasets.labels import get_label_set  # noqa: E402
 from evaluation.restore import checkpoint_path, load_cycle_generators, restore_networks  # noqa: E402
 from evaluation.scores import confusion_matrix, fcn_scores  # noqa: E402
 from flags.common import AutoBooleanFlag, run_main  # noqa: E402
@@ -178,7 +180,7 @@ def compute(fcn_config, fcn_model, test, chain=None, run_image_size=None, *, bat
             jit_compile=False, progress_stream=None):
     """The scores dict (``evaluation.scores.fcn_scores``) of one test set: the real photos, or
     with ``chain`` the photos it makes of the label maps at ``run_image_size``."""
-    label_set, size = fcn_config.labels, fcn_config.image_size
+    label_set, size = get_label_set(fcn_config.label_set), fcn_config.image_size
     segment = _segmenter(fcn_model, size, chain, jit_compile)
     key = "photo" if chain is None else "label_image"
     batches = evaluation_batches(test, label_set, batch_size=batch_size, ids_size=size,

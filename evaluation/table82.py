@@ -30,7 +30,7 @@ from flags.common import run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
 from training.config import ConfigError, SwapConfig  # noqa: E402
 from training.swapgan_trainer import TRAINER as SWAP_TRAINER  # noqa: E402
-from training.viton_config import VitonConfig  # noqa: E402
+from training.config import VitonConfig  # noqa: E402
 from training.viton_trainer import TRAINER as VITON_TRAINER  # noqa: E402
 
 ROWS = (("poisson", "Poisson image blending"), ("tps", "TPS warping"), ("viton", "VITON"),

@@ -5,7 +5,7 @@ from evaluation.methods import SwapMethod, paste_head
 from evaluation.restore import restore_networks
 from models.viton import viton_input
 from training import workdir as wd
-from training.viton_config import VitonConfig
+from training.config import VitonConfig
 from training.viton_trainer import TRAINER, build_net
 
 

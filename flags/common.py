@@ -9,7 +9,10 @@ from absl import flags as absl_flags
 from absl.flags import _argument_parser as absl_parsers
 from absl.flags import _flag as absl_flag
 
-from training.config import DISTRIBUTE, PRECISIONS, WEIGHT_DECAY_MODES, ConfigError, TrainConfig
+from datasets.errors import DataError
+from training import registry
+from training.config import (DISTRIBUTE, PERSON_DATA_DIRS, PERSON_DATASETS, PRECISIONS,
+                             WEIGHT_DECAY_MODES, ConfigError, TrainConfig)
 
 _DEFAULTS = TrainConfig()
 
@@ -103,8 +106,6 @@ def run_main(work, argv=None):
     """Runs an entry point's work: a one-line ``error:`` and status 2 for bad flags, data, files or
     workdirs (ConfigError, DataError), 1 for a diverged run, 128 + signal after an interrupt (the
     loop has checkpointed and said so). With ``argv`` (absl's), positional arguments are refused."""
-    from datasets.files import DataError  # here, so that importing flags never imports TensorFlow
-
     refuse_positional_args(argv or [])
     try:
         return work()
@@ -118,9 +119,18 @@ def run_main(work, argv=None):
         sys.exit(128 + getattr(e, "signum", signal.SIGINT))
 
 
+def run_trainer(make_config, argv=None):
+    """Runs a trainer command: the config is built and checked before TensorFlow loads (a bad flag
+    is refused in about a second), then its registered trainer trains it, with ``--extend``."""
+    def work():
+        config = make_config()
+        trainer = registry.of_config(config).library()
+        return trainer.train(config, extend=absl_flags.FLAGS.extend)
+    return run_main(work, argv)
+
+
 def define_person_data_flags(fv, defaults, *, image_size_help):
     """--dataset --data_dir --skip_corrupt_images --image_size --flip of the person-pair trainers."""
-    from datasets.persons import PERSON_DATA_DIRS, PERSON_DATASETS  # noqa: PLC0415 (TF-free)
     absl_flags.DEFINE_enum("dataset", defaults.dataset, PERSON_DATASETS, "synthetic: built-in "
                            "articulated persons, generated on first use; deepfashion: a folder in "
                            "the DeepFashion pose-transfer layout (see README).", flag_values=fv)

@@ -1,11 +1,9 @@
-"""Flags of ``python -m evaluation.fcn``: the segmentation network of the FCN-score (Table 8.1)."""
+"""Flags of ``python -m training.fcn``: the segmentation network of the FCN-score (Table 8.1)."""
 from absl import flags as absl_flags
 
-from datasets.labels import LABEL_SETS
-from datasets.segmentation import SEGMENTATION_DATASETS
-from evaluation.fcn_trainer import FCNConfig
 from flags.common import define_train_flags, train_values
-from models.fcn import PREPROCESSING, UPSAMPLING
+from training.config import LABEL_SETS, SEGMENTATION_DATASETS, FCNConfig
+from training.config.names import FCN_PREPROCESSING, FCN_UPSAMPLING
 
 _D = FCNConfig()
 
@@ -34,13 +32,13 @@ def define_fcn_flags(fv=absl_flags.FLAGS):
     absl_flags.DEFINE_integer("width", _D.width, "Encoder width (64: VGG16).", flag_values=fv)
     absl_flags.DEFINE_integer("fc_width", None, "Channels of fc6/fc7 (default 64 * --width, 4096 "
                               "for VGG16).", flag_values=fv)
-    absl_flags.DEFINE_enum("upsampling", _D.upsampling, UPSAMPLING, "learned: transposed convs "
+    absl_flags.DEFINE_enum("upsampling", _D.upsampling, FCN_UPSAMPLING, "learned: transposed convs "
                            "initialised bilinear (FCN); bilinear: fixed resizing.", flag_values=fv)
     absl_flags.DEFINE_float("dropout", _D.dropout, "Dropout after fc6 and fc7.", flag_values=fv)
     absl_flags.DEFINE_string("backbone_weights", _D.backbone_weights, "none: train from scratch; "
                              "imagenet: Keras's ImageNet VGG16 (downloaded once; needs --width=64); "
                              "or the path of that weights file.", flag_values=fv)
-    absl_flags.DEFINE_enum("preprocessing", None, PREPROCESSING, "Input convention (default: vgg "
+    absl_flags.DEFINE_enum("preprocessing", None, FCN_PREPROCESSING, "Input convention (default: vgg "
                            "with --backbone_weights, else none).", flag_values=fv)
 
 

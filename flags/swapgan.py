@@ -3,8 +3,7 @@ from absl import flags as absl_flags
 
 from flags.common import (define_person_data_flags, define_train_flags, person_data_values,
                           train_values)
-from models.swapgan import GENERATOR_SETS
-from training.config import ConfigError, SwapConfig
+from training.config import GENERATOR_SETS, ConfigError, SwapConfig
 
 _D = SwapConfig()
 

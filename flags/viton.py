@@ -3,8 +3,7 @@ from absl import flags as absl_flags
 
 from flags.common import (define_person_data_flags, define_train_flags, person_data_values,
                           train_values)
-from training.config import ConfigError
-from training.viton_config import VitonConfig
+from training.config import ConfigError, VitonConfig
 
 _D = VitonConfig()
 

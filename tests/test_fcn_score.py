@@ -8,10 +8,11 @@ import shutil
 import numpy as np
 import pytest
 
+from datasets.labels import get_label_set
 from datasets.segmentation import fixed_pairs, load_labelled_images
 from evaluation import fcn_score as fs
-from evaluation import fcn_trainer
-from evaluation.fcn_trainer import FCNConfig
+from training import fcn_trainer
+from training.config import FCNConfig
 from evaluation.scores import confusion_matrix, fcn_scores
 from evaluation.table81 import THESIS, find_runs, table81
 from tests.test_fcn_trainer import TINY, tiny_facades
@@ -77,7 +78,7 @@ def test_the_oracle_segments_the_real_test_photos(workdirs):
     assert result["provenance"]["kind"] == "oracle" and "run" not in result["provenance"]
     # the same numbers by hand: every test photo through the restored FCN, one matrix
     config, model, _ = fs.load_fcn(fcn)
-    photos, ids = fixed_pairs(load_labelled_images("unpaired", data, "test"), 5, config.labels, 64)
+    photos, ids = fixed_pairs(load_labelled_images("unpaired", data, "test"), 5, get_label_set(config.label_set), 64)
     predicted = np.argmax(np.asarray(model(photos, training=False)), -1)
     assert result["scores"]["confusion"] == confusion_matrix(ids, predicted, 12).tolist()
 

@@ -16,9 +16,10 @@ from datasets.files import DataError
 from datasets.labels import FACADES, colors_to_ids
 from datasets.segmentation import (evaluation_batches, load_labelled_images, pair_by_stem,
                                    segmentation_batches)
-from evaluation import fcn_trainer
-from evaluation.fcn_step import pixel_accuracy, segmentation_loss
-from evaluation.fcn_trainer import FCNConfig, build_fcn, load_backbone
+from training import fcn_trainer
+from training.fcn_step import pixel_accuracy, segmentation_loss
+from training.config import FCNConfig
+from training.fcn_trainer import build_fcn, load_backbone
 from training import checkpoints as ckpt
 from training.config import ConfigError
 from tests.conftest import REPO

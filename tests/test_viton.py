@@ -23,7 +23,7 @@ from training import checkpoints as ckpt
 from training import viton_trainer
 from training import workdir as wd
 from training.config import ConfigError
-from training.viton_config import VitonConfig
+from training.config import VitonConfig
 from training.viton_step import make_viton_train_step
 from tests.conftest import REPO
 

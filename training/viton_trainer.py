@@ -14,7 +14,7 @@ from models.viton import body_shape, clothes_mask, vgg19_features, viton_generat
 from training import devices, loop
 from training.config import ConfigError
 from training.summaries import grid
-from training.viton_config import VitonConfig
+from training.config import VitonConfig
 from training.viton_step import make_viton_train_step, viton_batch_input
 
 TRAINER = "viton"

@@ -2,9 +2,9 @@
 segmentation network of the FCN-score (thesis 8.1.4: "pre-trained using the real training photos
 and ground-truth labels").
 
-It lives in evaluation/ because only the evaluation uses it; it trains through ``training.loop``
-exactly like the CycleGAN family (same workdir contract, resume, metrics, samples). Decisions the
-thesis leaves open, beside those of ``models.fcn`` and ``datasets.segmentation``:
+Only the evaluation uses it, but it trains through ``training.loop`` exactly like the CycleGAN
+family (same workdir contract, resume, metrics, samples). Decisions the thesis leaves open, beside
+those of ``models.fcn`` and ``datasets.segmentation``:
 - optimiser: Adam (beta1 0.9, the usual value outside GAN training; lr 1e-4) with the project's
   constant-then-linear-decay schedule and decoupled weight decay 5e-4 (FCN's value) via
   ``training.optim.make_adam``;
@@ -13,95 +13,24 @@ thesis leaves open, beside those of ``models.fcn`` and ``datasets.segmentation``
 - dropout 0.5 in fc6/fc7 (FCN); its random state is checkpointed so that resumption is exact.
 """
 import dataclasses
-import os
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from datasets.labels import LABEL_SETS, get_label_set, ids_to_colors
-from datasets.segmentation import (SEGMENTATION_DATASETS, fixed_pairs, has_test_split,
-                                   load_labelled_images, segmentation_batches, steps_per_epoch)
-from evaluation.fcn_step import make_fcn_train_step
-from models.fcn import PREPROCESSING, STRIDE, UPSAMPLING, fcn8s, load_vgg16_weights
+from datasets.labels import get_label_set, ids_to_colors
+from datasets.segmentation import (fixed_pairs, has_test_split, load_labelled_images,
+                                   segmentation_batches, steps_per_epoch)
+from training.fcn_step import make_fcn_train_step
+from models.fcn import fcn8s, load_vgg16_weights
 from models.pretrained import WeightsError
 from training import checkpoints as ckpt
 from training import devices, loop
-from training.config import ConfigError, TrainConfig, check_flag, resolve_default
+from training.config import ConfigError, FCNConfig
 from training.summaries import grid
 
 TRAINER = "fcn"
 SHOWN = ("loss", "pixel_acc")
-DEFAULT_DATA_DIRS = {("facades", "unpaired"): "data/facades",
-                     ("facades", "pix2pix"): "data/facades-pix2pix",
-                     ("facades", "synthetic"): "data/synthetic-facades",
-                     ("cityscapes", "unpaired"): "data/cityscapes",
-                     ("cityscapes", "pix2pix"): "data/cityscapes-pix2pix"}
-
-
-@dataclasses.dataclass(frozen=True)
-class FCNConfig(TrainConfig):
-    """An FCN run: everything evaluation needs to rebuild the same network is recorded here.
-
-    Fields left None get derived defaults: data_dir by label set and dataset, fc_width = 64 * width
-    (4096 for VGG16), preprocessing "vgg" with backbone weights and "none" without.
-    """
-
-    workdir: str = "runs/fcn/facades"
-    batch_size: int = 8
-    epochs: int = 100
-    learning_rate: float = 1e-4
-    beta1: float = 0.9
-    label_set: str = "facades"
-    dataset: str = "unpaired"
-    data_dir: str | None = None
-    skip_corrupt_images: bool = False
-    image_size: int = 256
-    flip: bool = True
-    width: int = 64
-    fc_width: int | None = None
-    upsampling: str = "learned"
-    dropout: float = 0.5
-    backbone_weights: str = "none"
-    preprocessing: str | None = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_flag(self.label_set in LABEL_SETS, "label_set", self.label_set,
-                   f"must be one of {', '.join(LABEL_SETS)}")
-        check_flag(self.dataset in SEGMENTATION_DATASETS, "dataset", self.dataset,
-                   f"must be one of {', '.join(SEGMENTATION_DATASETS)}")
-        check_flag(self.dataset != "synthetic" or self.label_set == "facades", "dataset", self.dataset,
-                   "the built-in data are facades (--label_set=facades)")
-        resolve_default(self, "data_dir", DEFAULT_DATA_DIRS.get((self.label_set, self.dataset), ""))
-        check_flag(bool(self.data_dir), "data_dir", self.data_dir, "must not be empty")
-        object.__setattr__(self, "data_dir", os.path.abspath(os.path.expanduser(self.data_dir)))
-        resolve_default(self, "fc_width", 64 * self.width)
-        pretrained = self.backbone_weights != "none"
-        resolve_default(self, "preprocessing", "vgg" if pretrained else "none")
-        if pretrained and self.backbone_weights != "imagenet":  # a file: absolute, like data_dir
-            object.__setattr__(self, "backbone_weights",
-                               os.path.abspath(os.path.expanduser(self.backbone_weights)))
-        check_flag(self.image_size >= STRIDE and self.image_size % STRIDE == 0, "image_size",
-                   self.image_size, f"must be a multiple of {STRIDE} (FCN-8s pools five times)")
-        for name in ("width", "fc_width"):
-            check_flag(getattr(self, name) >= 1, name, getattr(self, name), "must be >= 1")
-        check_flag(self.upsampling in UPSAMPLING, "upsampling", self.upsampling,
-                   f"must be one of {', '.join(UPSAMPLING)}")
-        check_flag(self.preprocessing in PREPROCESSING, "preprocessing", self.preprocessing,
-                   f"must be one of {', '.join(PREPROCESSING)}")
-        check_flag(0 <= self.dropout < 1, "dropout", self.dropout, "must lie in [0, 1)")
-        check_flag(bool(self.backbone_weights), "backbone_weights", self.backbone_weights,
-                   "must be none, imagenet or the path of a weights file")
-        if pretrained:
-            check_flag(self.width == 64, "width", self.width,
-                       f"--backbone_weights={self.backbone_weights} is VGG16, which has width 64")
-            check_flag(self.preprocessing == "vgg", "preprocessing", self.preprocessing,
-                       "ImageNet VGG16 weights need --preprocessing=vgg")
-
-    @property
-    def labels(self):
-        return get_label_set(self.label_set)
 
 
 @dataclasses.dataclass
@@ -121,7 +50,7 @@ class FCNState:
 
 
 def build_fcn(config):
-    return fcn8s(config.labels.num_classes, width=config.width, fc_width=config.fc_width,
+    return fcn8s(get_label_set(config.label_set).num_classes, width=config.width, fc_width=config.fc_width,
                  upsampling=config.upsampling, dropout=config.dropout,
                  preprocessing=config.preprocessing, seed=config.seed)
 
@@ -161,7 +90,7 @@ def sample_grid(model, label_set, photos, ids):
 
 def train(config: FCNConfig, progress_stream=None, extend=False):
     """Trains (or resumes) the FCN in ``config.workdir``; returns the loop's summary."""
-    label_set = config.labels
+    label_set = get_label_set(config.label_set)
     data = load_labelled_images(config.dataset, config.data_dir, "train",
                                 skip_corrupt=config.skip_corrupt_images)
     test = data  # the sample grids show test photos where the dataset has a test split

@@ -38,10 +38,11 @@ def conv_initializer(seed_generator):
 
 
 def float32_under_mixed_precision():
-    """'float32' while a mixed dtype policy is set (Keras's global policy, which the trainers set
+    """'float32' while a 16-bit compute policy is set (Keras's global policy, which the trainers set
     while building), else None (the layer default). Norm statistics and network outputs use it, so
-    that losses and pools stay float32 while convolutions run in 16 bits."""
-    return "float32" if keras.config.dtype_policy().compute_dtype != "float32" else None
+    that losses and pools stay float32 while convolutions run in 16 bits. A float64 build (how the
+    numerics are checked against a reference) stays float64 throughout."""
+    return "float32" if keras.config.dtype_policy().compute_dtype in ("float16", "bfloat16") else None
 
 
 def instance_norm(name):

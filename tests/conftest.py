@@ -1,4 +1,5 @@
-"""Shared fixtures: the real facades in ../shared and tiny CPU-sized configurations."""
+"""Shared fixtures: the facades (the real ones in ../shared, else the built-in synthetic ones) and
+tiny CPU-sized configurations."""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -12,11 +13,28 @@ FACADES = REPO.parent / "shared" / "data" / "facades"
 TINY = dict(image_size=32, load_size=36, ngf=8, ndf=8, n_blocks=2)
 
 
+def have_real_facades():
+    return (FACADES / "trainA").is_dir()
+
+
 @pytest.fixture(scope="session")
-def facades():
-    if not (FACADES / "trainA").is_dir():
-        pytest.fail(f"{FACADES}: the real facades are expected beside the repository (../shared)")
+def real_facades():
+    """The real CMP facades; tests of their contents skip, with the reason, where they are absent."""
+    if not have_real_facades():
+        pytest.skip(f"{FACADES}: the real facades are not beside the repository (../shared)")
     return str(FACADES)
+
+
+@pytest.fixture(scope="session")
+def facades(tmp_path_factory):
+    """A facades folder in the unpaired layout: the real one in ../shared where it exists, else the
+    built-in synthetic facades (same layout, photo/label pairs), so the suite runs anywhere."""
+    if have_real_facades():
+        return str(FACADES)
+    from datasets.synthetic_facades import ensure_synthetic_facades
+
+    return ensure_synthetic_facades(str(tmp_path_factory.mktemp("facades") / "synthetic-facades"),
+                                    n_train=24, n_test=12, size=96)
 
 
 @pytest.fixture

@@ -1,11 +1,15 @@
 """One train step per case on one Keras backend, for tests/test_jax_step.py (Keras has one backend
 per process, so each side runs in its own):
 
-    KERAS_BACKEND=tensorflow python -m tests.step_helper tf OUT.npz    # training/cycle_step.py, XLA
-    KERAS_BACKEND=jax python -m tests.step_helper jax OUT.npz          # training/jax_step.py
+    KERAS_BACKEND=tensorflow python -m tests.step_helper tf float32 OUT.npz  # training/cycle_step.py, XLA
+    KERAS_BACKEND=jax python -m tests.step_helper jax float64 OUT.npz        # training/jax_step.py
 
 Both sides give their networks ``case_weights`` and step on ``case_batch``, then save the weights,
-optimiser slots, pools, step and metrics in one layout (``flatten``).
+optimiser slots, pools, step and metrics in one layout (``flatten``). In float64 the networks,
+optimisers and batch are float64 and the pools are off (pool_size 0: a filling pool returns the new
+fakes anyway, and pools are float32 by design); that pass is where gradients are compared, because in
+float32 a ReLU input within round-off of zero flips with the summation order and moves whole kernels'
+gradients, differently in every pair of implementations.
 """
 import sys
 import zlib
@@ -19,24 +23,45 @@ TINY = dict(image_size=32, load_size=32, ngf=8, ndf=8, n_blocks=1, pool_size=3, 
 TOTAL_STEPS = 10
 
 
-def case_config(case):
+def case_config(case, dtype="float32"):
     from training.config import CycleConfig
 
-    return CycleConfig(**CASES[case], **TINY)
+    return CycleConfig(**CASES[case], **{**TINY, **({"pool_size": 0} if dtype == "float64" else {})})
 
 
-def case_weights(nets):
+def case_weights(nets, dtype="float32"):
     """Deterministic N(0, 0.02) weights, biases included (non-zero, unlike the initialiser), keyed
     by network name and weight index, so that both processes compute the same arrays."""
     for name, net in nets.networks().items():
         net.set_weights([np.random.default_rng(zlib.crc32(f"{name}/{i}".encode()))
-                         .normal(0.0, 0.02, w.shape).astype(np.float32)
+                         .normal(0.0, 0.02, w.shape).astype(dtype)
                          for i, w in enumerate(net.weights)])
 
 
-def case_batch():
+def case_batch(dtype="float32"):
     rng = np.random.default_rng(0)
-    return {k: rng.uniform(-1.0, 1.0, (1, 32, 32, 3)).astype(np.float32) for k in "ab"}
+    return {k: rng.uniform(-1.0, 1.0, (1, 32, 32, 3)).astype(dtype) for k in "ab"}
+
+
+def _nets_and_adams(config, dtype):
+    """Networks and built Adams under a plain ``dtype`` policy (the trainers' float32 build)."""
+    import keras
+
+    from models.cycle import build_cycle_nets
+    from training.optim import make_adam
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype)
+    try:
+        nets = build_cycle_nets(M=config.M, N=config.N, ngf=config.ngf, ndf=config.ndf,
+                                n_blocks=config.n_blocks, seed=config.seed)
+        g_opt = make_adam(config, TOTAL_STEPS, "g_optimizer")
+        d_opt = make_adam(config, TOTAL_STEPS, "d_optimizer")
+        g_opt.build(nets.generator_variables)
+        d_opt.build(nets.discriminator_variables)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return nets, g_opt, d_opt
 
 
 def flatten(prefix, state, metrics, paths):
@@ -52,55 +77,67 @@ def flatten(prefix, state, metrics, paths):
     return out
 
 
-def _tf_step(config):
+def _pool_snapshot(pool):
+    if pool.size == 0:
+        return {"images": np.zeros((0,)), "count": np.asarray(0)}
+    return {"images": pool.images, "count": pool.count}
+
+
+def _tf_step(config, dtype):
     import tensorflow as tf
 
+    from training import devices
     from training.cycle_step import make_cycle_train_step
     from training.cycle_trainer import build_state
+    from training.pool import ImagePool
 
-    state = build_state(config, total_steps=TOTAL_STEPS)
-    case_weights(state.nets)
-    step = make_cycle_train_step(state.nets, state.g_optimizer, state.d_optimizer, state.pool_a,
-                                 state.pool_b, state.step, config, jit_compile=True)
-    metrics = step({k: tf.constant(v) for k, v in case_batch().items()})
-    snapshot = {"g": state.nets.generator_variables, "d": state.nets.discriminator_variables,
-                "g_opt": state.g_optimizer.variables, "d_opt": state.d_optimizer.variables,
-                "pool_a": {"images": state.pool_a.images, "count": state.pool_a.count},
-                "pool_b": {"images": state.pool_b.images, "count": state.pool_b.count},
-                "step": state.step}
-    return state.nets, snapshot, metrics
+    if dtype == "float32":  # exactly what a run builds
+        state = build_state(config, total_steps=TOTAL_STEPS)
+        nets, g_opt, d_opt = state.nets, state.g_optimizer, state.d_optimizer
+        pool_a, pool_b, step_var = state.pool_a, state.pool_b, state.step
+    else:
+        nets, g_opt, d_opt = _nets_and_adams(config, dtype)
+        shape = (config.image_size, config.image_size, 3)
+        pool_a, pool_b = ImagePool(0, shape, name="pool_a"), ImagePool(0, shape, name="pool_b")
+        step_var = devices.step_counter()
+    case_weights(nets, dtype)
+    step = make_cycle_train_step(nets, g_opt, d_opt, pool_a, pool_b, step_var, config, jit_compile=True)
+    metrics = step({k: tf.constant(v) for k, v in case_batch(dtype).items()})
+    snapshot = {"g": nets.generator_variables, "d": nets.discriminator_variables,
+                "g_opt": g_opt.variables, "d_opt": d_opt.variables,
+                "pool_a": _pool_snapshot(pool_a), "pool_b": _pool_snapshot(pool_b), "step": step_var}
+    return nets, snapshot, metrics
 
 
-def _jax_step(config):
+def _jax_step(config, dtype):
     import keras
 
-    from models.cycle import build_cycle_nets
     from training import jax_step
-    from training.optim import make_adam
 
     # The weights are overwritten, so initialise with host zeros: eager JAX compiles every random
     # draw and fill once per shape, which costs more than the step on a 2-core CI machine.
     zeros = lambda self, shape, dtype=None: np.zeros(shape, dtype or "float32")  # noqa: E731
     with mock.patch.object(keras.initializers.RandomNormal, "__call__", zeros), \
             mock.patch.object(keras.initializers.Zeros, "__call__", zeros):
-        nets = build_cycle_nets(M=config.M, N=config.N, ngf=config.ngf, ndf=config.ndf,
-                                n_blocks=config.n_blocks, seed=config.seed)
-        g_opt = make_adam(config, TOTAL_STEPS, "g_optimizer")
-        d_opt = make_adam(config, TOTAL_STEPS, "d_optimizer")
-        g_opt.build(nets.generator_variables)
-        d_opt.build(nets.discriminator_variables)
-    case_weights(nets)
+        nets, g_opt, d_opt = _nets_and_adams(config, dtype)
+    case_weights(nets, dtype)
     step = jax_step.make_jax_train_step(nets, g_opt, d_opt, config)
-    state, metrics = step(jax_step.make_jax_state(nets, g_opt, d_opt, config), case_batch())
+    state, metrics = step(jax_step.make_jax_state(nets, g_opt, d_opt, config), case_batch(dtype))
+    if config.pool_size == 0:
+        state = {**state, "pool_a": {"images": np.zeros((0,)), "count": np.asarray(0)},
+                 "pool_b": {"images": np.zeros((0,)), "count": np.asarray(0)}}
     return nets, state, metrics
 
 
-def main(backend, path):
+def main(backend, dtype, path):
+    if backend == "jax" and dtype == "float64":  # before any array exists: JAX demotes to 32 bits
+        import jax
+        jax.config.update("jax_enable_x64", True)
     import keras
 
     results = {}
     for case in CASES:
-        nets, state, metrics = (_tf_step if backend == "tf" else _jax_step)(case_config(case))
+        nets, state, metrics = (_tf_step if backend == "tf" else _jax_step)(case_config(case, dtype), dtype)
         paths = {"g": [v.path for v in nets.generator_variables],
                  "d": [v.path for v in nets.discriminator_variables]}
         results.update(flatten(case, state, metrics, paths))

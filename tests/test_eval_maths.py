@@ -98,8 +98,8 @@ def test_synthetic_facade_label_round_trip_and_speed():
     np.testing.assert_array_equal(got, ids)
 
 
-def test_real_facade_label_files_are_exact_palette_colours(facades):
-    path = list_images(f"{facades}/testB")[0]
+def test_real_facade_label_files_are_exact_palette_colours(real_facades):
+    path = list_images(f"{real_facades}/testB")[0]
     rgb = np.asarray(decode_file(path))
     ids = colors_to_ids(rgb, FACADES)
     np.testing.assert_array_equal(ids_to_colors(ids, FACADES), rgb)

@@ -35,8 +35,10 @@ def test_reconstruction_8_2_and_cycle_objective_8_3():
     assert f(obj.cycle_objective(0.5, 0.25, f(rec_a) + f(rec_b), 10.0)) == pytest.approx(40.75)
 
 
-def test_long_objective_8_6_is_8_3_on_the_chain_ends():
-    assert f(obj.long_objective(0.5, 0.25, 4.0, 10.0)) == f(obj.cycle_objective(0.5, 0.25, 4.0, 10.0))
+def test_long_objective_8_6_by_hand():
+    # L_GAN(G_AB^M, D_B) + L_GAN(G_BA^N, D_A) + lambda L_Rec over the whole chains: 0.5 + 0.25 + 10 * 4.
+    # (That Long with M = N = 1 trains exactly as Vanilla is checked on real steps in test_train_step.)
+    assert f(obj.long_objective(0.5, 0.25, 4.0, 10.0)) == pytest.approx(40.75)
 
 
 def test_inner_8_9_and_nest_8_10_sum_over_every_inner_cycle():

@@ -2,8 +2,8 @@
 import tensorflow as tf
 
 from models.cycle import discriminator_losses, generator_losses
-from training.devices import gradient_loss
-from training.optim import add_l2_penalty, l2_weight_decay
+from training.optim import l2_weight_decay
+from training.update import player_update
 
 POOL_SALT_A, POOL_SALT_B = 1, 2
 
@@ -32,20 +32,15 @@ def make_cycle_train_step(nets, g_optimizer, d_optimizer, pool_a, pool_b, step, 
     def train_step(batch):
         a, b = batch["a"], batch["b"]
         lr = tf.cast(g_optimizer.learning_rate, tf.float32)
-        with tf.GradientTape() as tape:
-            g_terms, paths = generator_losses(nets, a, b, training=True, **loss_kwargs)
-            g_terms = add_l2_penalty(g_terms, "g", g_vars, l2)
-            g_target = gradient_loss(g_terms["g/total"], g_optimizer)  # recorded by the tape
-        g_grads = tape.gradient(g_target, g_vars)
-        g_optimizer.apply_gradients(zip(g_grads, g_vars))
+        g_terms, paths = player_update(
+            g_optimizer, g_vars, lambda: generator_losses(nets, a, b, training=True, **loss_kwargs),
+            total="g/total", l2_weight=l2, l2_key="g/l2")
         fake_a = pool_a(tf.stop_gradient(paths["b2a"]), pool_seed(POOL_SALT_A))
         fake_b = pool_b(tf.stop_gradient(paths["a2b"]), pool_seed(POOL_SALT_B))
-        with tf.GradientTape() as tape:
-            d_terms = add_l2_penalty(discriminator_losses(nets, a, b, fake_a, fake_b,
-                                                          halve=config.halve_d_loss), "d", d_vars, l2)
-            d_target = gradient_loss(d_terms["d/total"], d_optimizer)
-        d_grads = tape.gradient(d_target, d_vars)
-        d_optimizer.apply_gradients(zip(d_grads, d_vars))
+        d_terms, _ = player_update(
+            d_optimizer, d_vars,
+            lambda: (discriminator_losses(nets, a, b, fake_a, fake_b, halve=config.halve_d_loss), None),
+            total="d/total", l2_weight=l2, l2_key="d/l2")
         step.assign_add(1)
         return {**g_terms, **d_terms, "lr": lr}
 

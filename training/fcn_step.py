@@ -4,8 +4,8 @@ from keras import ops
 import tensorflow as tf
 
 from datasets.labels import IGNORE_ID
-from training.devices import gradient_loss
-from training.optim import l2_penalty
+from training.optim import l2_weight_decay
+from training.update import player_update
 
 
 def segmentation_loss(logits, labels, ignore_id=IGNORE_ID):
@@ -35,19 +35,16 @@ def make_fcn_train_step(model, optimizer, step, config, *, jit_compile=True, run
     'cross_entropy', 'pixel_acc' and the learning rate used ('lr').
     """
     variables = model.trainable_variables
-    l2 = config.weight_decay if config.weight_decay_mode == "l2" else 0.0
+    l2 = l2_weight_decay(config)
 
     def train_step(batch):
         lr = tf.cast(optimizer.learning_rate, tf.float32)
-        with tf.GradientTape() as tape:
+        def losses():
             logits = model(batch["photo"], training=True)
-            terms = {"cross_entropy": segmentation_loss(logits, batch["labels"])}
-            terms["loss"] = terms["cross_entropy"]
-            if l2:
-                terms["l2"] = l2_penalty(variables, l2)
-                terms["loss"] = terms["loss"] + terms["l2"]
-            target = gradient_loss(terms["loss"], optimizer)
-        optimizer.apply_gradients(zip(tape.gradient(target, variables), variables))
+            cross_entropy = segmentation_loss(logits, batch["labels"])
+            return {"cross_entropy": cross_entropy, "loss": cross_entropy}, logits
+
+        terms, logits = player_update(optimizer, variables, losses, total="loss", l2_weight=l2, l2_key="l2")
         step.assign_add(1)
         return {**terms, "pixel_acc": pixel_accuracy(logits, batch["labels"]), "lr": lr}
 

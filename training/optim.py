@@ -52,15 +52,6 @@ def l2_penalty(variables, weight_decay):
     return weight_decay * 0.5 * sum(ops.sum(ops.square(v)) for v in kernels)
 
 
-def add_l2_penalty(terms, prefix, variables, weight_decay):
-    """With --weight_decay_mode=l2: adds ``l2_penalty`` of a player's variables to its loss terms
-    as '<prefix>/l2' and into '<prefix>/total' (in place; returns ``terms``). No-op for 0."""
-    if weight_decay:
-        terms[f"{prefix}/l2"] = l2_penalty(variables, weight_decay)
-        terms[f"{prefix}/total"] = terms[f"{prefix}/total"] + terms[f"{prefix}/l2"]
-    return terms
-
-
 def l2_weight_decay(config):
     """The weight of the L2 penalty a train step adds: --weight_decay under --weight_decay_mode=l2,
     else 0 (the optimiser decays, or nothing does)."""

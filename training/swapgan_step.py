@@ -2,8 +2,8 @@
 import tensorflow as tf
 
 from models.swapgan import swap_discriminator_losses, swap_generator_losses
-from training.devices import gradient_loss
-from training.optim import add_l2_penalty, l2_weight_decay
+from training.optim import l2_weight_decay
+from training.update import player_update
 
 
 def make_swapgan_train_step(nets, g_optimizer, d_optimizer, step, config, *, jit_compile=True,
@@ -29,16 +29,13 @@ def make_swapgan_train_step(nets, g_optimizer, d_optimizer, step, config, *, jit
 
     def train_step(batch):
         lr = tf.cast(g_optimizer.learning_rate, tf.float32)
-        with tf.GradientTape() as tape:
-            g_terms, paths = swap_generator_losses(nets, batch, lambda_mask=lambda_mask, training=True)
-            g_terms = add_l2_penalty(g_terms, "g", g_vars, l2)
-            g_target = gradient_loss(g_terms["g/total"], g_optimizer)  # recorded by the tape
-        g_optimizer.apply_gradients(zip(tape.gradient(g_target, g_vars), g_vars))
-        with tf.GradientTape() as tape:
-            d_terms = add_l2_penalty(swap_discriminator_losses(nets, batch, paths, training=True),
-                                     "d", d_vars, l2)
-            d_target = gradient_loss(d_terms["d/total"], d_optimizer)
-        d_optimizer.apply_gradients(zip(tape.gradient(d_target, d_vars), d_vars))
+        g_terms, paths = player_update(
+            g_optimizer, g_vars,
+            lambda: swap_generator_losses(nets, batch, lambda_mask=lambda_mask, training=True),
+            total="g/total", l2_weight=l2, l2_key="g/l2")
+        d_terms, _ = player_update(
+            d_optimizer, d_vars, lambda: (swap_discriminator_losses(nets, batch, paths, training=True), None),
+            total="d/total", l2_weight=l2, l2_key="d/l2")
         step.assign_add(1)
         return {**g_terms, **d_terms, "lr": lr}
 

@@ -2,8 +2,8 @@
 import tensorflow as tf
 
 from models.viton import clothes_mask, viton_input, viton_objective
-from training.devices import gradient_loss
-from training.optim import l2_penalty
+from training.optim import l2_weight_decay
+from training.update import player_update
 
 
 def viton_batch_input(batch, shape_side):
@@ -25,21 +25,19 @@ def make_viton_train_step(net, optimizer, step, config, features=None, *, jit_co
     --weight_decay_mode=l2) and 'lr'. ``features``: the frozen VGG19 of ``models.viton``, or None.
     """
     variables = net.trainable_variables
-    l2 = config.weight_decay if config.weight_decay_mode == "l2" else 0.0
+    l2 = l2_weight_decay(config)
     weights = dict(lambda_image=config.lambda_image, lambda_mask=config.lambda_mask,
                    lambda_perceptual=config.lambda_perceptual)
 
     def train_step(batch):
         lr = tf.cast(optimizer.learning_rate, tf.float32)
-        with tf.GradientTape() as tape:
+        def losses():
             image, mask = net(viton_batch_input(batch, config.shape_side), training=True)
-            terms = viton_objective(image, mask, batch["x_r"], clothes_mask(batch["s_r"]),
-                                    features=features, **weights)
-            if l2:
-                terms["g/l2"] = l2_penalty(variables, l2)
-                terms["g/total"] = terms["g/total"] + terms["g/l2"]
-            target = gradient_loss(terms["g/total"], optimizer)
-        optimizer.apply_gradients(zip(tape.gradient(target, variables), variables))
+            return viton_objective(image, mask, batch["x_r"], clothes_mask(batch["s_r"]),
+                                   features=features, **weights), None
+
+        terms, _ = player_update(optimizer, variables, losses, total="g/total", l2_weight=l2,
+                                 l2_key="g/l2")
         step.assign_add(1)
         return {**terms, "lr": lr}
 

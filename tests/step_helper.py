@@ -135,6 +135,9 @@ def main(backend, dtype, path):
         jax.config.update("jax_enable_x64", True)
     import keras
 
+    # Keras converts float inputs and constants to floatx; left at float32, JAX computes part of the
+    # float64 step in float32.
+    keras.config.set_floatx(dtype)
     results = {}
     for case in CASES:
         nets, state, metrics = (_tf_step if backend == "tf" else _jax_step)(case_config(case, dtype), dtype)

@@ -44,6 +44,7 @@ def trained(tmp_path_factory, facades):
     return root, results
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_training_writes_the_whole_workdir(trained, variant):
     root, results = trained
@@ -74,6 +75,7 @@ def test_training_writes_the_whole_workdir(trained, variant):
     assert "step 3/3" in err  # the progress line
 
 
+@pytest.mark.e2e
 def test_rerunning_a_finished_run_says_so(trained, facades):
     root, _ = trained
     result = _run("training.cycle", *_train_args(root / "long", facades, "long"))
@@ -81,6 +83,7 @@ def test_rerunning_a_finished_run_says_so(trained, facades):
     assert "finished (step 3 of 3); nothing to do" in result.stderr
 
 
+@pytest.mark.e2e
 def test_rerunning_with_other_settings_is_refused(trained, facades):
     root, _ = trained
     result = _run("training.cycle", *_train_args(root / "vanilla", facades, "vanilla", "--lambda_cycle=5"))
@@ -88,6 +91,7 @@ def test_rerunning_with_other_settings_is_refused(trained, facades):
     assert "--lambda_cycle: 10.0 in" in result.stderr and "choose another --workdir" in result.stderr
 
 
+@pytest.mark.e2e
 def test_translate_writes_one_image_per_input(trained, facades, tmp_path):
     root, _ = trained
     inputs = tmp_path / "in"
@@ -120,6 +124,7 @@ def test_bad_command_lines_fail_clearly_and_write_nothing(tmp_path, args, messag
     assert not (tmp_path / "w").exists()
 
 
+@pytest.mark.e2e
 def test_sigterm_stops_after_the_step_with_a_checkpoint_and_status_143(tmp_path, facades):
     workdir = tmp_path / "w"
     args = _train_args(workdir, facades, "gan", "--jit_compile=false")
@@ -140,6 +145,7 @@ def test_sigterm_stops_after_the_step_with_a_checkpoint_and_status_143(tmp_path,
     assert steps == list(range(1, steps[-1] + 1))  # every step up to the checkpoint is logged
 
 
+@pytest.mark.e2e
 def test_offline_synthetic_run(tmp_path):
     result = _run("training.cycle", "--dataset=synthetic", f"--data_dir={tmp_path / 'syn'}",
                   "--variant=long", *TINY_FLAGS, "--max_steps=2", f"--workdir={tmp_path / 'w'}",

@@ -217,6 +217,7 @@ def test_backbone_weights_errors_are_one_line_config_errors(tmp_path, monkeypatc
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.e2e
 def test_command_line_trains_and_refuses_bad_flags(data, tmp_path):
     def run(*args):
         return subprocess.run([sys.executable, "-m", "evaluation.fcn", f"--data_dir={data}",

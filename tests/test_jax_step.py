@@ -18,6 +18,8 @@ import pytest
 from tests import step_helper
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.e2e  # four processes compile and step two networks each
+
 LR, BETA1, BETA2 = 2e-4, 0.5, 0.999
 # Biases of convs followed by instance norm: the norm removes them, so their gradient is round-off
 # and Adam's first step moves them by an arbitrary share of lr on either side.

@@ -23,6 +23,8 @@ from training import workdir as wd
 from training.config import ConfigError, CycleConfig
 from training.summaries import to_uint8
 
+pytestmark = pytest.mark.e2e  # every test here starts the command or trains
+
 TINY_FLAGS = ["--image_size=32", "--ngf=8", "--ndf=8", "--n_blocks=1", "--batch_size=2", "--seed=3",
               "--num_samples=2"]
 REFERENCE, CONDITION = "syn_00006_1front.jpg", "syn_00007_2front.jpg"  # test identities 6 and 7

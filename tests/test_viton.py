@@ -221,6 +221,7 @@ def _cli(*args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+@pytest.mark.e2e
 def test_command_line_end_to_end_and_the_swap_method(tmp_path, synthetic_persons):
     run, refused = tmp_path / "run", tmp_path / "refused"
     data = [f"--data_dir={synthetic_persons}", *TINY_FLAGS]

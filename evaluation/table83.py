@@ -150,7 +150,8 @@ def markdown(table):
               "reconstruction of the condition person; SSIM: X_GII against the condition image "
               "X_c (Figure 8.17), scikit-image, Gaussian window sigma 1.5, population "
               "covariances, over RGB, 8-bit images with data range 255. '-': the variant has no "
-              "G_II, or no run. GT: IS-reference's image against the ground truth.", ""] + ss.notes_lines(table)
+              "G_II, or no run. GT: the IS-reference image against the ground truth.", ""]
+    lines += ss.notes_lines(table)
     for row in table["rows"]:
         if row["ours"] is not None:
             lines.append(f"- {row['label']}: {row['workdir']} at step {row['step']}, "

@@ -13,7 +13,7 @@ from skimage.metrics import structural_similarity
 from datasets.files import DataError
 from datasets.persons import synthetic_draw as draw
 from datasets.persons.deepfashion import load_person_set
-from datasets.persons.synthetic import params_file, person_style, render_person
+from datasets.persons.synthetic import GARMENT_KEYS, params_file, person_style, render_person
 from datasets.persons.synthetic_target import SwapTargets, jpeg_round_trip, read_params
 from datasets.pipeline import read_image
 from evaluation import ground_truth as gt
@@ -72,6 +72,7 @@ def test_the_target_differs_from_the_reference_only_where_garments_are():
         kinds.add((person_style(r)["sleeves"], style_c["sleeves"]))
         assert changed[np.isin(lab_t, CLOTHES)].mean() > 0.5
     assert {("short", "long"), ("long", "short")} <= kinds  # sleeves both added and removed
+    assert set(GARMENT_KEYS) < set(person_style(0))
 
 
 # --- the targets of a synthetic persons folder --------------------------------------------------

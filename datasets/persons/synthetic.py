@@ -42,6 +42,11 @@ LIP_LABELS = ("Background", "Hat", "Hair", "Glove", "Sunglasses", "Upper-clothes
 LAYOUT_VERSION = 2
 JPEG_PARAMS = (cv2.IMWRITE_JPEG_QUALITY, 95)
 SPLITS = ("train", "test")
+# The style entries that are clothes: colours, patterns and cut of the upper and lower garments.
+# The rest (body, skin, hair, shoes, pose modes) is the wearer's. Cut lengths and widths are
+# relative to the wearer's body, so a garment is always in the wearer's size.
+GARMENT_KEYS = ("upper", "lower", "sleeves", "sleeve_len", "bottom", "skirt_len", "skirt_flare",
+                "trouser_w", "hem", "tucked", "vneck")
 
 
 def person_name(identity, pose):
@@ -139,12 +144,13 @@ def _paint(r, style, fig, canvas, size):
 def render_person(identity, pose, size=256, seed=0, wearing=None):
     """(image uint8 HxWx3 RGB, LIP ids uint8 HxW, keypoints int32 (18, 2) (y, x), -1 missing).
 
-    ``wearing``: another identity whose garments (``synthetic_draw.GARMENT_KEYS``) the person
-    wears instead of its own; body, pose, head, shoes, background, light and noise stay its own.
+    ``wearing``: another identity whose garments (``GARMENT_KEYS``) the person wears instead of
+    its own; body, pose, head, shoes, background, light and noise stay its own.
     """
     style = draw.person_style(identity, seed)
     if wearing is not None:
-        style = draw.dressed(style, draw.person_style(wearing, seed))
+        clothes = draw.person_style(wearing, seed)
+        style = {**style, **{k: clothes[k] for k in GARMENT_KEYS}}
     figure = draw.pose_figure(style, identity, pose, size, seed)
     canvas = draw.draw_labels(style, figure, size)
     rng = np.random.default_rng([seed, identity, 3, pose])
@@ -204,8 +210,9 @@ def ensure_synthetic_persons(root, *, n_train=3000, n_test=686, poses_per_person
     Layout (DeepFashion as pose-transfer work ships it, plus LIP parsing maps):
     ``train/``, ``test/`` JPEGs (quality 95); ``parsing/{train,test}/<stem>.png`` single-channel LIP
     ids; ``fasion-annotation-{train,test}.csv``; ``fashion-pairs-{train,test}.csv``;
-    ``synthetic-params-{train,test}.csv`` (name, identity, pose); ``synthetic.json``. Defaults give the thesis's sizes: 3000 training pairs (6000 images) and
-    1372 test images. Built in a temporary folder and renamed, so an interrupted run leaves nothing.
+    ``synthetic-params-{train,test}.csv`` (name, identity, pose); ``synthetic.json``. Defaults
+    give the thesis's sizes: 3000 training pairs (6000 images) and 1372 test images. Built in a
+    temporary folder and renamed, so an interrupted run leaves nothing.
     """
     if n_train < 1 or n_test < 1:
         raise ValueError(f"n_train and n_test must be >= 1, got {n_train} and {n_test}")

@@ -80,18 +80,6 @@ def person_style(identity, seed=0):
         modes=(int(r.integers(len(ARM_CYCLE))), int(r.integers(len(LEG_MODES)))))
 
 
-# The style entries that are clothes: colours, patterns and cut of the upper and lower garments.
-# Everything else (body, skin, hair, shoes, the pose modes) belongs to the wearer. Cut lengths and
-# widths are relative to the wearer's body, so a garment is always in the wearer's size.
-GARMENT_KEYS = ("upper", "lower", "sleeves", "sleeve_len", "bottom", "skirt_len", "skirt_flare",
-                "trouser_w", "hem", "tucked", "vneck")
-
-
-def dressed(style, clothes):
-    """``style`` (a ``person_style``) wearing the garments of ``clothes`` (another one)."""
-    return {**style, **{k: clothes[k] for k in GARMENT_KEYS}}
-
-
 def _dir(angle, s):
     a = np.radians(angle)
     return np.array([s * np.sin(a), np.cos(a)])

@@ -3,7 +3,7 @@ DeepFashion test set has no image of a person in someone else's clothes).
 
 The target of (reference r, condition c) is ``render_person(r's identity, r's pose,
 wearing=c's identity)``: r's body, pose, head, hair, shoes, background, light and noise with c's
-upper and lower garments (colours, patterns and cut: ``synthetic_draw.GARMENT_KEYS``) fitted to
+upper and lower garments (colours, patterns and cut: ``synthetic.GARMENT_KEYS``) fitted to
 r's body. It then goes through the JPEG encoder that wrote the dataset's images and the decoder
 that reads them, so it is what the folder would hold for that person: a condition of r's own
 identity (r's other pose) gives r's stored image bit for bit.

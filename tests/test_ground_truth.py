@@ -114,6 +114,26 @@ def test_folder_targets_reproduce_stored_images_and_change_clothes(synthetic_per
     assert truth.provenance["layout_version"] == 2 and truth.provenance["size"] == 256
 
 
+def test_targets_are_rendered_once_while_they_fit_in_memory(synthetic_persons, monkeypatch):
+    test = load_person_set(synthetic_persons, "test")
+    truth = gt.GroundTruth(test)
+    pairs = np.array([[0, 3], [1, 4], [0, 3]])
+    first = truth.batch(pairs, 32, workers=2)
+    assert len(truth.cache) == 2 and truth.cached_bytes == 2 * (32 * 32 * 3 + 32 * 32)
+
+    def no_render(*args):
+        raise AssertionError("a cached target was rendered again")
+
+    monkeypatch.setattr(truth.targets, "render", no_render)
+    for a, b in zip(first, truth.batch(pairs[::-1], 32)):
+        np.testing.assert_array_equal(a[::-1], b)
+    monkeypatch.undo()
+    monkeypatch.setattr(gt, "CACHE_BYTES", 32 * 32 * 4)  # room for one target only
+    small = gt.GroundTruth(test)
+    small.batch(pairs, 32, workers=2)
+    assert len(small.cache) == 1
+
+
 def test_only_synthetic_persons_have_a_ground_truth():
     truth, reason = gt.ground_truth("deepfashion", test=None)
     assert truth is None and reason.startswith("DeepFashion has no image of a reference wearing")

@@ -162,3 +162,53 @@ def mean_ssim(images1, images2, data_range):
         raise ValueError(f"mean_ssim: need two equal, non-empty image lists, got "
                          f"{len(images1)} and {len(images2)}")
     return float(np.mean([ssim(a, b, data_range) for a, b in zip(images1, images2)]))
+
+
+# --- against a ground truth, inside a mask (synthetic swap targets; beyond the thesis) ----------
+
+PSNR_CAP = 100.0  # dB: the PSNR of identical images (MSE 0) instead of inf, so means stay finite
+
+
+def _masked(name, image1, image2, mask):
+    a, b = np.asarray(image1, np.float64), np.asarray(image2, np.float64)
+    m = np.asarray(mask).astype(bool)
+    m = m[..., 0] if m.ndim == 3 else m
+    if a.shape != b.shape or a.ndim != 3 or a.shape[-1] != 3 or m.shape != a.shape[:2]:
+        raise ValueError(f"{name}: need two (H, W, 3) images and an (H, W[, 1]) mask, got "
+                         f"{a.shape}, {b.shape}, {np.shape(mask)}")
+    if not m.any():
+        raise ValueError(f"{name}: the mask is empty")
+    return a, b, m
+
+
+def masked_ssim(image1, image2, mask, data_range):
+    """The SSIM map of ``ssim`` (same window and constants; reflected at the image border),
+    averaged over the mask's pixels and the RGB channels."""
+    a, b, m = _masked("masked_ssim", image1, image2, mask)
+    if min(a.shape[:2]) < 11:
+        raise ValueError(f"masked_ssim: images of {a.shape[:2]} are smaller than the 11x11 window")
+    _, full = structural_similarity(a, b, gaussian_weights=True, sigma=1.5,
+                                    use_sample_covariance=False, data_range=data_range,
+                                    channel_axis=-1, full=True)
+    return float(full[m].mean())
+
+
+def masked_psnr(image1, image2, mask, data_range, cap=PSNR_CAP):
+    """10 log10(data_range^2 / MSE), the MSE over the mask's pixels and channels; at most
+    ``cap`` (identical images give ``cap``, not inf)."""
+    a, b, m = _masked("masked_psnr", image1, image2, mask)
+    mse = np.mean((a[m] - b[m]) ** 2)
+    return cap if mse == 0 else float(min(cap, 10.0 * np.log10(data_range ** 2 / mse)))
+
+
+def masked_l1(image1, image2, mask, data_range):
+    """Mean |image1 - image2| / data_range over the mask's pixels and channels (0..1)."""
+    a, b, m = _masked("masked_l1", image1, image2, mask)
+    return float(np.mean(np.abs(a[m] - b[m])) / data_range)
+
+
+def masked_scores(image1, image2, mask, data_range):
+    """{ssim, psnr, l1} of one image against its target inside ``mask``."""
+    return {"ssim": masked_ssim(image1, image2, mask, data_range),
+            "psnr": masked_psnr(image1, image2, mask, data_range),
+            "l1": masked_l1(image1, image2, mask, data_range)}

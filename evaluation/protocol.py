@@ -13,6 +13,9 @@ outputs are kept (float32 probabilities and pool features, about 0.4 GB for 34,3
 
 SSIM: ``metrics.ssim`` (Gaussian window sigma 1.5, population covariances, over RGB) of the uint8
 images with data_range 255.
+
+Ground truth (beyond the thesis; synthetic persons only): with a ``ground_truth.GroundTruth``,
+the swap outputs are also scored against each pair's rendered target, per pair.
 """
 import collections
 import concurrent.futures
@@ -21,6 +24,7 @@ import os
 
 import numpy as np
 
+from evaluation import ground_truth as gt
 from evaluation import metrics
 from evaluation.inception import FLAG, INPUT_SIZE, InceptionRunner, WeightsError, load_inception
 from evaluation.methods import person_inputs, stack_examples
@@ -160,12 +164,16 @@ class Classifier:
 class Accumulator:
     """One output's Inception outputs and SSIM sum, batch by batch."""
 
-    def __init__(self, runner, with_ssim):
+    def __init__(self, runner, with_ssim, with_truth=False):
         self.runner, self.with_ssim = runner, with_ssim
         self.probs, self.features, self.ssim_sum, self.count = [], [], 0.0, 0
+        self.truth = gt.Scores() if with_truth else None
 
-    def add(self, images, targets=None):
-        """``images`` uint8 (N, S, S, 3); ``targets`` their SSIM references (uint8) or None."""
+    def add(self, images, targets=None, truth=None):
+        """``images`` uint8 (N, S, S, 3); ``targets`` their SSIM references (uint8) or None;
+        ``truth`` (ground-truth targets uint8, masks) or None."""
+        if self.truth is not None:
+            self.truth.add(images, *truth)
         if self.runner is not None:
             probs, features = self.runner.predict(images)
             self.probs.append(probs.astype(np.float32))
@@ -187,6 +195,8 @@ class Accumulator:
             out["kid_mean"], out["kid_std"] = metrics.kid(features, real_features)
         if self.with_ssim:
             out["ssim"] = self.ssim_sum / self.count
+        if self.truth is not None:
+            out["ground_truth"] = self.truth.result()
         return out
 
 
@@ -202,10 +212,11 @@ def real_features(test, image_size, runner, batch_size):
 
 
 def score_pairs(outputs, test, pairs, image_size, *, runner, splits=10, batch_size=32,
-                ssim_targets=(), real=None, progress_stream=None):
+                ssim_targets=(), real=None, progress_stream=None, truth=None):
     """Streams the pairs through ``outputs(reference batch, condition batch) -> {name: float
     images in [-1, 1]}``; returns {name: ``Accumulator.result``}. Outputs named in
-    ``ssim_targets`` are scored by SSIM against the condition image X_c. ``real``: the real test
+    ``ssim_targets`` are scored by SSIM against the condition image X_c; with a ``GroundTruth``
+    ``truth``, those in ``gt.TRUTH_OUTPUTS`` also against the pair's target. ``real``: the real test
     features (computed here when None and a runner is given)."""
     if len(pairs) < splits:
         raise ConfigError(f"--splits={splits}: the protocol gives only {len(pairs)} pairs; use "
@@ -216,10 +227,14 @@ def score_pairs(outputs, test, pairs, image_size, *, runner, splits=10, batch_si
     for reference, condition, done in pair_batches(test, pairs, image_size, batch_size):
         produced = outputs(reference, condition)
         target = to_uint8(condition["x"])
+        truths = None
+        if truth is not None:
+            truths = truth.compared(pairs[done - len(target):done], image_size, reference["m"])
         for name, images in produced.items():
             if name not in found:
-                found[name] = Accumulator(runner, name in ssim_targets)
-            found[name].add(to_uint8(images), target)
+                found[name] = Accumulator(runner, name in ssim_targets,
+                                          truth is not None and name in gt.TRUTH_OUTPUTS)
+            found[name].add(to_uint8(images), target, truths)
         bar.update(done, force=done == len(pairs) or done % tenth < batch_size)
     bar.close()
     if runner is not None and real is None:

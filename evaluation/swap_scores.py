@@ -8,6 +8,11 @@ so a rerun finds it and reuses it, and a file of the same name computed from som
 changed, another run moved in) is never replaced without ``--overwrite``. A score computed
 without Inception weights (IS, FID, KID n/a) lives in its own file, so providing the weights later
 simply computes the full one.
+
+On the synthetic persons, each swap output also carries ``ground_truth``: SSIM, PSNR and L1
+against the rendered target (``ground_truth.GroundTruth``), their means and per-pair lists (for
+intervals). Such scores have "-gt" in their file name, so that scores computed before the ground
+truth existed are neither reused for it nor replaced.
 """
 import dataclasses
 import datetime
@@ -23,6 +28,7 @@ import numpy as np
 from datasets.files import DataError
 from datasets.persons.deepfashion import load_person_set
 from datasets.persons.sources import DEEPFASHION_HINT, ensure_synthetic
+from evaluation import ground_truth as gt
 from evaluation import protocol as proto
 from evaluation.fcn_score import cached, resolve_step
 from evaluation.inception import INPUT_SIZE
@@ -91,10 +97,15 @@ class TestData:
                          "pairs_sha256": proto.pairs_digest(self.test, self.pairs)},
         }
         self.provenance["protocol"].pop("batch_size")  # does not change a score
+        self.truth, no_truth = gt.ground_truth(dataset, self.test)
+        self.truth_info = ({"available": True, **self.truth.provenance} if self.truth
+                           else {"available": False, "reason": no_truth})
+        if self.truth is not None:
+            self.provenance["ground_truth"] = self.truth.provenance
 
     def tag(self):
         where = hashlib.sha1(self.data_dir.encode()).hexdigest()[:6]
-        return f"{self.protocol.tag()}_data-{where}"
+        return f"{self.protocol.tag()}_data-{where}{'-gt' if self.truth else ''}"
 
     def real(self, runner, image_size):
         """The real test images' Inception features at ``image_size`` (computed once)."""
@@ -194,7 +205,7 @@ def score(item, data, classifier, *, overwrite=False, progress_stream=None):
         splits=data.protocol.splits, batch_size=data.protocol.batch_size,
         ssim_targets=item.ssim_targets,
         real=data.real(runner, item.image_size) if runner is not None else None,
-        progress_stream=progress_stream)
+        progress_stream=progress_stream, truth=data.truth)
     result = {"provenance": provenance, "outputs": outputs, "classifier": classifier.label,
               "counts": dict(method.counts), "seconds": round(time.perf_counter() - start, 1),
               "written": _now()}
@@ -275,7 +286,8 @@ def table_header(name, rows, data, classifier, notes):
         notes.append(classifier.note)
     return {"table": name, "classifier": labels[0] if labels else None,
             "inception": classifier.provenance(), "data": data.provenance,
-            "batch_size": data.protocol.batch_size, "notes": notes, "rows": rows}
+            "batch_size": data.protocol.batch_size, "notes": notes, "rows": rows,
+            "ground_truth": data.truth_info}
 
 
 def notes_lines(table):
@@ -290,8 +302,8 @@ def notes_lines(table):
             f"real test images at the same size. The thesis's IS used the 2015 TF Inception graph "
             f"(1008 classes): only values from one classifier compare. '-': no run; 'n/a': no "
             f"Inception weights.", "",
-            f"- Test data: --dataset={d['dataset']} {d['data_dir']} ({d['test_images']} images)"] + [
-            f"- {note}" for note in table["notes"]]
+            f"- Test data: --dataset={d['dataset']} {d['data_dir']} ({d['test_images']} images)",
+            f"- {gt.truth_note(table)}"] + [f"- {note}" for note in table["notes"]]
 
 
 def write_table(out, name, markdown, csv_text, table):

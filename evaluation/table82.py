@@ -22,6 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
+from evaluation import ground_truth as gt  # noqa: E402
 from evaluation import swap_scores as ss  # noqa: E402
 from evaluation.baselines import TPS_REGULARIZATION, PoissonBlending, TPSWarping  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
@@ -84,7 +85,7 @@ def table82(swapgan, viton=None, *, dataset=None, data_dir=None, out=None, proto
         if item is not None:
             result, path, reused = ss.score(item, data, classifier, overwrite=overwrite,
                                             progress_stream=progress_stream)
-            ours = result["outputs"][OUTPUT.get(key, "image")]
+            ours = gt.summary(result["outputs"][OUTPUT.get(key, "image")])
             row.update(ours=ours, score_file=os.path.abspath(path), reused=reused,
                        classifier=result["classifier"], counts=result["counts"],
                        image_size=item.image_size)
@@ -100,7 +101,7 @@ def table82(swapgan, viton=None, *, dataset=None, data_dir=None, out=None, proto
 def markdown(table):
     """Our IS (and FID, KID) beside the thesis's IS, then the protocol and the settings."""
     head = ["Method", f"IS, ours ({table['classifier'] or 'no classifier'})",
-            "IS, thesis (2015 TF Inception)", "FID, ours", "KID, ours"]
+            "IS, thesis (2015 TF Inception)", "FID, ours", "KID, ours", *gt.TRUTH_HEAD]
     lines = ["# Table 8.2: inception scores of clothing swapping (higher is better), ours beside "
              "the thesis's", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in table["rows"]:
@@ -110,7 +111,8 @@ def markdown(table):
                  ss.pm(*THESIS[row["method"]]),
                  ss.cell(row, ours.get("fid"), ss.number(ours.get("fid"))),
                  ss.cell(row, ours.get("kid_mean"),
-                         ss.pm(ours.get("kid_mean"), ours.get("kid_std"), 4))]
+                         ss.pm(ours.get("kid_mean"), ours.get("kid_std"), 4)),
+                 *gt.truth_cells(table, row["ours"])]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [""] + ss.notes_lines(table)
     for row in table["rows"]:
@@ -131,14 +133,14 @@ def csv_text(table):
     writer = csv.writer(buffer, lineterminator="\n")
     keys = ("is_mean", "is_std", "fid", "kid_mean", "kid_std", "images")
     writer.writerow(["method", *keys, "thesis_is_mean", "thesis_is_std", "workdir", "step",
-                     "image_size", "pairs", "seed", "classifier"])
+                     "image_size", "pairs", "seed", "classifier", *gt.TRUTH_CSV])
     protocol = table["data"]["protocol"]
     for row in table["rows"]:
         ours = row["ours"] or {}
         writer.writerow([row["method"], *(ss.csv_number(ours.get(k)) for k in keys),
                          *THESIS[row["method"]], row.get("workdir", ""), row.get("step", ""),
                          row.get("image_size", ""), protocol["pairs"], protocol["seed"],
-                         row.get("classifier") or ""])
+                         row.get("classifier") or "", *gt.truth_csv(row["ours"])])
     return buffer.getvalue()
 
 

@@ -24,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
+from evaluation import ground_truth as gt  # noqa: E402
 from evaluation import swap_scores as ss  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
 from flags.common import run_main  # noqa: E402
@@ -104,7 +105,7 @@ def table83(runs, *, dataset=None, data_dir=None, out=None, protocol=None, class
             result, path, reused = ss.score(item, data, classifier, overwrite=overwrite,
                                             progress_stream=progress_stream)
             outputs = result["outputs"]
-            row.update(ours={side: outputs.get(key) for side, key in SIDES},
+            row.update(ours={side: gt.summary(outputs.get(key)) for side, key in SIDES},
                        score_file=os.path.abspath(path), reused=reused,
                        classifier=result["classifier"], image_size=item.image_size,
                        workdir=item.provenance["run"], step=item.provenance["step"],
@@ -123,7 +124,8 @@ def _side(row, side):
 
 def markdown(table):
     head = ["Method", "IS-reference, ours", "thesis", "IS-condition, ours", "thesis", "SSIM, ours",
-            "thesis", "FID-ref., ours", "KID-ref., ours", "FID-cond., ours", "KID-cond., ours"]
+            "thesis", "FID-ref., ours", "KID-ref., ours", "FID-cond., ours", "KID-cond., ours",
+            *gt.TRUTH_HEAD]
     lines = [f"# Table 8.3: the SwapGAN ablation, ours beside the thesis's (IS on "
              f"{table['classifier'] or 'no classifier'})", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -142,12 +144,14 @@ def markdown(table):
             cells += [ss.cell(present, scores.get("fid"), ss.number(scores.get("fid"))),
                       ss.cell(present, scores.get("kid_mean"),
                               ss.pm(scores.get("kid_mean"), scores.get("kid_std"), 4))]
+        cells += gt.truth_cells(table, (row["ours"] or {}).get("reference"))
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "IS-reference: X_GI with the reference head pasted; IS-condition: X_GII, G_II's "
               "reconstruction of the condition person; SSIM: X_GII against the condition image "
               "X_c (Figure 8.17), scikit-image, Gaussian window sigma 1.5, population "
               "covariances, over RGB, 8-bit images with data range 255. '-': the variant has no "
-              "G_II, or no run.", ""] + ss.notes_lines(table)
+              "G_II, or no run. GT: the IS-reference image against the ground truth.", ""]
+    lines += ss.notes_lines(table)
     for row in table["rows"]:
         if row["ours"] is not None:
             lines.append(f"- {row['label']}: {row['workdir']} at step {row['step']}, "
@@ -164,7 +168,8 @@ def csv_text(table):
     writer.writerow(["method", "generators"] + [f"{k}_{side}" for side, _ in SIDES for k in keys]
                     + ["ssim", "images", "thesis_is_reference_mean", "thesis_is_reference_std",
                        "thesis_is_condition_mean", "thesis_is_condition_std", "thesis_ssim",
-                       "workdir", "step", "image_size", "pairs", "seed", "classifier"])
+                       "workdir", "step", "image_size", "pairs", "seed", "classifier",
+                       *gt.TRUTH_CSV])
     protocol = table["data"]["protocol"]
     for row in table["rows"]:
         t = row["thesis"]
@@ -175,7 +180,8 @@ def csv_text(table):
                            *(t["is_reference"]), *(t["is_condition"] or ("", "")),
                            "" if t["ssim"] is None else t["ssim"], row.get("workdir", ""),
                            row.get("step", ""), row.get("image_size", ""), protocol["pairs"],
-                           protocol["seed"], row.get("classifier") or ""])
+                           protocol["seed"], row.get("classifier") or "",
+                           *gt.truth_csv(_side(row, "reference"))])
     return buffer.getvalue()
 
 

@@ -19,6 +19,7 @@ import pytest
 from datasets.persons.deepfashion import load_person_set
 from datasets.pipeline import read_image, resize, to_unit_range
 from evaluation import figures, metrics, plan, protocol, swap_scores, table82, table83
+from evaluation import ground_truth as gt
 from evaluation.baselines import PoissonBlending
 from evaluation.inception import InceptionRunner, load_inception
 from evaluation.methods import person_batch
@@ -105,6 +106,21 @@ def _direct(outputs, inception_file, targets=None):
                     to_uint8(outputs), to_uint8(targets), 255))
 
 
+def _direct_truth(outputs, test, pairs, reference):
+    """Mean GT SSIM, PSNR and L1 of generated images against the rendered targets, here in one go."""
+    targets = gt.GroundTruth(test).batch(pairs, S)
+    masks = (targets[1] == 1) | (reference["m"] == 1)
+    scores = [metrics.masked_scores(a, b, m, 255)
+              for a, b, m in zip(to_uint8(outputs), targets[0], masks)]
+    return {k: np.mean([s[k] for s in scores]) for k in gt.TRUTH_METRICS}
+
+
+def _gt_cells(md, label):
+    line = next(x for x in md.splitlines() if x.startswith(f"| {label} |"))
+    assert line.endswith(" |")
+    return line[:-2].split(" | ")[-3:]
+
+
 # --- the protocol ------------------------------------------------------------------------------
 
 def test_protocol_pairs_cover_every_reference_with_distinct_other_conditions():
@@ -177,6 +193,22 @@ def test_table83_end_to_end_reuse_and_refusal(repro, synthetic_persons, inceptio
     assert full["condition"]["images"] == full["reference"]["images"] == PAIRS
     for side in ("reference", "condition"):
         assert np.isfinite(full[side]["fid"]) and np.isfinite(full[side]["kid_mean"])
+    # the ground truth of X_GI with H_r pasted, in every variant; per-pair lists in the score file
+    direct_truth = _direct_truth(outputs["x_gi_pasted"], test, pairs, reference)
+    for k in gt.TRUTH_METRICS:
+        assert full["reference"]["ground_truth"][k] == pytest.approx(direct_truth[k], rel=1e-9)
+    assert "ground_truth" not in full["condition"] and "GT SSIM (in-mask)" in md
+    for row in table["rows"]:
+        truth = json.load(open(row["score_file"]))["outputs"]["x_gi_pasted"]["ground_truth"]
+        assert len(truth["per_pair"]["l1"]) == truth["pairs"] == PAIRS
+        assert "per_pair" not in row["ours"]["reference"]["ground_truth"]
+        assert row["score_file"].endswith(".json") and "-gt_" in row["score_file"]
+        cells = _gt_cells(md, row["label"])
+        assert cells[0] == f"{row['ours']['reference']['ground_truth']['ssim']:.3f}", cells
+        assert 0 < float(cells[0]) < 1 and 0 < float(cells[1]) < 100 and 0 < float(cells[2]) < 1
+    assert "GT columns (beyond the thesis)" in md
+    assert open(paths["csv"]).read().splitlines()[0].endswith(",gt_ssim,gt_psnr,gt_l1,gt_pairs")
+    assert saved["ground_truth"]["available"] and saved["ground_truth"]["layout_version"] == 2
 
     def no_inception(*args, **kwargs):
         raise AssertionError("a cached table must not need Inception")
@@ -213,7 +245,8 @@ def test_without_inception_weights_is_na_and_ssim_is_still_computed(repro, tmp_p
     md = open(paths["md"]).read()
     assert table["classifier"] is None and "IS on no classifier" in md
     full = next(line for line in md.splitlines() if line.startswith("| Full Model")).split(" | ")
-    assert full[1] == "n/a" and full[3] == "n/a" and full[7:] == ["n/a"] * 3 + ["n/a |"]
+    assert full[1] == "n/a" and full[3] == "n/a" and full[7:11] == ["n/a"] * 4
+    assert 0 < float(full[11]) < 1 and full[13].endswith(" |")  # the ground truth needs no weights
     assert float(full[5]) > 0 and full[6] == "0.717"
     note = next(line for line in md.splitlines() if "IS, FID and KID: n/a" in line)
     assert "--inception_weights=PATH" in note and \
@@ -249,6 +282,27 @@ def test_table82_end_to_end_and_a_missing_viton(repro, synthetic_persons, incept
                                              person_batch(test, pairs[:, 1], S))
         direct = _direct(poisson, inception_file)
     assert table["rows"][0]["ours"]["is_mean"] == pytest.approx(direct["is_mean"], rel=1e-4)
+    # the ground-truth columns of every method, Poisson's against a direct computation
+    direct_truth = _direct_truth(poisson, test, pairs, person_batch(test, pairs[:, 0], S))
+    for k in gt.TRUTH_METRICS:
+        assert table["rows"][0]["ours"]["ground_truth"][k] == pytest.approx(direct_truth[k],
+                                                                           rel=1e-9)
+    head = next(x for x in md.splitlines() if x.startswith("| Method |"))
+    assert head.endswith("| GT SSIM (in-mask) | GT PSNR dB (in-mask) | GT L1 (in-mask) |")
+    for row, line in zip(table["rows"], csv_lines[1:]):
+        truth = row["ours"]["ground_truth"]
+        assert _gt_cells(md, row["label"]) == [f"{truth['ssim']:.3f}", f"{truth['psnr']:.2f}",
+                                               f"{truth['l1']:.4f}"]
+        assert line.endswith(f",{truth['ssim']:.6g},{truth['psnr']:.6g},{truth['l1']:.6g},{PAIRS}")
+    # DeepFashion has no ground truth: the columns say n/a and why
+    deepfashion = json.loads(json.dumps(table))
+    deepfashion["ground_truth"] = {"available": False, "reason": gt.NO_TRUTH}
+    for row in deepfashion["rows"]:
+        row["ours"].pop("ground_truth")
+    md_df = table82.markdown(deepfashion)
+    assert _gt_cells(md_df, "SwapGAN") == ["n/a"] * 3
+    assert "- GT columns: n/a: DeepFashion has no image of a reference wearing" in md_df
+    assert table82.csv_text(deepfashion).splitlines()[1].endswith(",,,,")
     fv.viton = str(root / "no-viton")
     without, _ = table82.run_command(fv, **QUIET)
     assert without["rows"][2]["ours"] is None and all(r["reused"] for r in without["rows"] if r["ours"])

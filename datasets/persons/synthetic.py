@@ -13,6 +13,10 @@ skeleton in OpenPose COCO-18 order. Decisions the thesis leaves open:
 - a wrist behind the back and an ear turned away are missing (-1), an ear under hair in 15% of
   poses (pose estimators often guess those), which gives missing rates near DeepFashion's;
 - the pairs files list every unordered pair of one identity's poses once, ``from`` = earlier pose.
+
+``synthetic-params-{split}.csv`` stores each image's identity and pose, so any image, or a person
+wearing another identity's clothes (``render_person(..., wearing=)``, the swap ground truth of
+``synthetic_target``), renders again from the folder alone.
 """
 import concurrent.futures
 import functools
@@ -33,13 +37,26 @@ from datasets.persons import synthetic_draw as draw
 LIP_LABELS = ("Background", "Hat", "Hair", "Glove", "Sunglasses", "Upper-clothes", "Dress", "Coat",
               "Socks", "Pants", "Jumpsuits", "Scarf", "Skirt", "Face", "Left-arm", "Right-arm",
               "Left-leg", "Right-leg", "Left-shoe", "Right-shoe")
-LAYOUT_VERSION = 1
+# 2: synthetic-params-{split}.csv. Bump it whenever a change alters any rendered pixel: swap
+# targets are rendered by the current code and must match the stored images.
+LAYOUT_VERSION = 2
+JPEG_PARAMS = (cv2.IMWRITE_JPEG_QUALITY, 95)
 SPLITS = ("train", "test")
+# The style entries that are clothes: colours, patterns and cut of the upper and lower garments.
+# The rest (body, skin, hair, shoes, pose modes) is the wearer's. Cut lengths and widths are
+# relative to the wearer's body, so a garment is always in the wearer's size.
+GARMENT_KEYS = ("upper", "lower", "sleeves", "sleeve_len", "bottom", "skirt_len", "skirt_flare",
+                "trouser_w", "hem", "tucked", "vneck")
 
 
 def person_name(identity, pose):
     """Image file name of one pose of one identity; the identity is the part before the last '_'."""
     return f"syn_{identity:05d}_{pose + 1}front.jpg"
+
+
+def params_file(root, split):
+    """The CSV of a split's image names with their identity and pose."""
+    return os.path.join(root, f"synthetic-params-{split}.csv")
 
 
 def split_identities(split, n_train, n_test):
@@ -124,9 +141,16 @@ def _paint(r, style, fig, canvas, size):
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def render_person(identity, pose, size=256, seed=0):
-    """(image uint8 HxWx3 RGB, LIP ids uint8 HxW, keypoints int32 (18, 2) (y, x), -1 missing)."""
+def render_person(identity, pose, size=256, seed=0, wearing=None):
+    """(image uint8 HxWx3 RGB, LIP ids uint8 HxW, keypoints int32 (18, 2) (y, x), -1 missing).
+
+    ``wearing``: another identity whose garments (``GARMENT_KEYS``) the person wears instead of
+    its own; body, pose, head, shoes, background, light and noise stay its own.
+    """
     style = draw.person_style(identity, seed)
+    if wearing is not None:
+        clothes = draw.person_style(wearing, seed)
+        style = {**style, **{k: clothes[k] for k in GARMENT_KEYS}}
     figure = draw.pose_figure(style, identity, pose, size, seed)
     canvas = draw.draw_labels(style, figure, size)
     rng = np.random.default_rng([seed, identity, 3, pose])
@@ -145,7 +169,7 @@ def _write_one(job):
     image, lip, keypoints = render_person(identity, pose, size, seed)
     name = person_name(identity, pose)
     path = os.path.join(folder, name)
-    if not cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95]):
+    if not cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR), list(JPEG_PARAMS)):
         raise OSError(f"{path}: could not write image")
     label_path = os.path.join(parsing, os.path.splitext(name)[0] + ".png")
     if not cv2.imwrite(label_path, lip):
@@ -173,6 +197,10 @@ def _generate(tmp, n_train, n_test, poses, size, seed, workers):
                              {n: annotations[n] for group in names[split] for n in group})
         kp.write_pairs(os.path.join(tmp, f"fashion-pairs-{split}.csv"),
                        [pair for group in names[split] for pair in itertools.combinations(group, 2)])
+        with open(params_file(tmp, split), "w", encoding="utf-8") as f:
+            f.write("name,identity,pose\n")
+            f.writelines(f"{person_name(i, p)},{i},{p}\n"
+                         for i in split_identities(split, n_train, n_test) for p in range(poses))
 
 
 def ensure_synthetic_persons(root, *, n_train=3000, n_test=686, poses_per_person=2, size=256,
@@ -182,8 +210,9 @@ def ensure_synthetic_persons(root, *, n_train=3000, n_test=686, poses_per_person
     Layout (DeepFashion as pose-transfer work ships it, plus LIP parsing maps):
     ``train/``, ``test/`` JPEGs (quality 95); ``parsing/{train,test}/<stem>.png`` single-channel LIP
     ids; ``fasion-annotation-{train,test}.csv``; ``fashion-pairs-{train,test}.csv``;
-    ``synthetic.json``. Defaults give the thesis's sizes: 3000 training pairs (6000 images) and
-    1372 test images. Built in a temporary folder and renamed, so an interrupted run leaves nothing.
+    ``synthetic-params-{train,test}.csv`` (name, identity, pose); ``synthetic.json``. Defaults
+    give the thesis's sizes: 3000 training pairs (6000 images) and 1372 test images. Built in a
+    temporary folder and renamed, so an interrupted run leaves nothing.
     """
     if n_train < 1 or n_test < 1:
         raise ValueError(f"n_train and n_test must be >= 1, got {n_train} and {n_test}")

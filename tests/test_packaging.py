@@ -2,7 +2,6 @@
 distribution provides our top-level package names (a non-editable install would overwrite it)."""
 import ast
 import importlib.metadata
-import pathlib
 import re
 import sys
 import tomllib

@@ -386,6 +386,39 @@ def test_relative_links_point_to_files(doc):
     assert not broken, f"links to missing files: {broken}"
 
 
+def expand_braces(text):
+    """``a/{b,c}.py`` -> ``a/b.py``, ``a/c.py`` (nested braces too)."""
+    m = re.search(r"\{([^{}]*)\}", text)
+    if not m:
+        return [text]
+    return [x for option in m.group(1).split(",")
+            for x in expand_braces(text[:m.start()] + option + text[m.end():])]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=doc_id)
+def test_repository_paths_named_exist(doc):
+    """A `path` of ours quoted in running text (`training/loop.py`, `models/{fcn,viton}.py`,
+    `training/*_step.py`, `evaluation/presets/`) names files that exist: no stale module names."""
+    _, prose = code_pieces(doc.read_text(encoding="utf-8"))
+    roots = OURS + ("tests", "docs", ".ci")
+    missing = []
+    for line in prose:
+        for m in SPAN.finditer(line):
+            span = m.group(2).strip()
+            if " " in span or "<" in span or span.split("/")[0] not in roots or "/" not in span:
+                continue
+            for path in expand_braces(span):
+                if not any(REPO.glob(path.rstrip("/"))) and not (REPO / path).exists():
+                    missing.append(path)
+    assert not missing, f"no such files: {missing}"
+
+
+def test_readme_stays_short():
+    """The README is the front door (install, two commands, measured tables, where to go next);
+    the rest belongs in docs/."""
+    assert len((REPO / "README.md").read_text(encoding="utf-8").splitlines()) <= 220
+
+
 def test_the_readers_see_through_markdown():
     """The Markdown reading the checks above rely on, on a hand-made page."""
     page = "\n".join([
@@ -408,4 +441,5 @@ def test_the_readers_see_through_markdown():
                         ("training.cycle", ["M", "nojit_compile"])]
     assert FLAG.findall("chromium --headless --window-size=800,600 --no-sandbox") == ["headless"]
     assert [m.group(1) for line in prose for m in LINK.finditer(line)] == ["docs/a.md#b"]
+    assert expand_braces("m/{a,b}_{x,y}.py") == ["m/a_x.py", "m/a_y.py", "m/b_x.py", "m/b_y.py"]
     assert MACHINE_PATH.search("see /work/x") and not MACHINE_PATH.search("../shared/data and ~/tmp/")

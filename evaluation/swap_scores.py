@@ -22,6 +22,7 @@ import numpy as np
 
 from datasets.files import DataError
 from datasets.persons.deepfashion import load_person_set
+from datasets.persons.selection import load_selected_set
 from datasets.persons.sources import DEEPFASHION_HINT, ensure_synthetic
 from evaluation import protocol as proto
 from evaluation.fcn_score import cached, resolve_step
@@ -57,13 +58,15 @@ class Protocol:
 
 def load_test_set(dataset, data_dir, flag="data_dir"):
     """The test PersonSet of --dataset at --data_dir (synthetic persons generated on first use)."""
-    if dataset not in ("synthetic", "deepfashion"):
-        raise ConfigError(f"--dataset={dataset}: must be synthetic or deepfashion")
+    if dataset not in ("synthetic", "deepfashion", "deepfashion-swap"):
+        raise ConfigError(f"--dataset={dataset}: must be synthetic, deepfashion or deepfashion-swap")
     if dataset == "synthetic":
         ensure_synthetic(data_dir)
     elif not os.path.isdir(data_dir):
         raise DataError(f"--{flag}={data_dir}: no dataset there (--dataset={dataset}).\n"
                         f"{DEEPFASHION_HINT}")
+    if dataset == "deepfashion-swap":
+        return load_selected_set(data_dir, "test")
     return load_person_set(data_dir, "test")
 
 

@@ -229,7 +229,7 @@ SELECTION = "deepfashion-swap"  # not an archive: datasets/persons/selection.py
 
 def _select(fv):
     """--name=deepfashion-swap: the thesis's selection from --data_dir's keypoint CSVs."""
-    from datasets.persons.selection import prepare_selection  # noqa: PLC0415
+    from datasets.persons.selection import prepare_selection  # only this --name needs it
     if not fv.data_dir:
         raise DataError(f"--name={SELECTION} needs --data_dir=<the DeepFashion folder>")
     out = fv.out or os.path.join("data", SELECTION)

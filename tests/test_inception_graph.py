@@ -41,7 +41,8 @@ def graph_def_bytes(with_matmul=True):
             logits = tf.nn.bias_add(matmul, tf.constant(BIASES, name="softmax/biases"),
                                     name="softmax/logits")
             tf.nn.softmax(logits, name="softmax")
-    return graph.as_graph_def().SerializeToString()
+    # with _output_shapes (batch 1 everywhere), the worst case of a graph exported in 2015
+    return graph.as_graph_def(add_shapes=True).SerializeToString()
 
 
 def legacy_resize(image, size):

@@ -3,6 +3,8 @@
     python -m datasets.prepare --name=facades --out=data/facades            # thesis split 400/206
     python -m datasets.prepare --name=facades --layout=pix2pix --out=data/facades-pix2pix
     python -m datasets.prepare --name=cityscapes --archive=~/Downloads/cityscapes.tar.gz
+    python -m datasets.prepare --name=deepfashion-swap --data_dir=data/deepfashion \
+        --out=data/deepfashion-swap      # the thesis's selection (8.2.3), from the keypoint CSVs
 
 ``--archive`` uses a file you already have; it is verified like a download. Nothing is written to
 --out unless the checksum matches and the whole conversion succeeded (it is built in a temporary
@@ -222,11 +224,36 @@ def prepare(archive, out, *, layout="unpaired", archive_file=None, download_dir=
     return counts
 
 
+SELECTION = "deepfashion-swap"  # not an archive: datasets/persons/selection.py
+
+
+def _select(fv):
+    """--name=deepfashion-swap: the thesis's selection from --data_dir's keypoint CSVs."""
+    from datasets.persons.selection import prepare_selection  # only this --name needs it
+    if not fv.data_dir:
+        raise DataError(f"--name={SELECTION} needs --data_dir=<the DeepFashion folder>")
+    out = fv.out or os.path.join("data", SELECTION)
+    manifest = prepare_selection(fv.data_dir, out, train_pairs=fv.train_pairs,
+                                 test_images=fv.test_images, seed=fv.seed, overwrite=fv.overwrite)
+    return out, manifest
+
+
 def main(argv):
     del argv
     from absl import flags as absl_flags
     from flags.common import run_main
     fv = absl_flags.FLAGS
+    if fv.name == SELECTION:
+        out, manifest = run_main(lambda: _select(fv))
+        for split in ("train", "test"):
+            rows = manifest["rows"][split]
+            print(f"{split}: {rows['rows']} keypoint rows; kept by the rule up to each criterion: "
+                  + ", ".join(f"{k} {v}" for k, v in rows["cumulative"].items()))
+        drawn, asked = manifest["drawn"], manifest["requested"]
+        print(f"wrote {out}: {drawn['train_pairs']} training pairs ({asked['train_pairs']} "
+              f"requested), {drawn['test_images']} test images ({asked['test_images']} requested), "
+              f"{drawn['test_pairs']} test pairs")
+        return
     counts = run_main(lambda: prepare(
         ARCHIVES[fv.name], fv.out or os.path.join("data", fv.name), layout=fv.layout,
         archive_file=fv.archive, download_dir=fv.download_dir, checksum=fv.checksum, name=fv.name))
@@ -236,11 +263,17 @@ def main(argv):
 if __name__ == "__main__":
     from absl import app
     from absl import flags as absl_flags
-    absl_flags.DEFINE_enum("name", "facades", sorted(ARCHIVES), "Dataset to prepare.")
+    absl_flags.DEFINE_enum("name", "facades", [*sorted(ARCHIVES), SELECTION], "Dataset to prepare.")
     absl_flags.DEFINE_string("out", None, "Destination folder (default data/<name>).")
     absl_flags.DEFINE_enum("layout", "unpaired", ["unpaired", "pix2pix"], "unpaired: trainA/ trainB/ "
                            "testA/ testB/ (--dataset=unpaired); pix2pix: side-by-side train/ val/ test/.")
     absl_flags.DEFINE_string("archive", None, "Use this local archive instead of downloading.")
     absl_flags.DEFINE_string("download_dir", "data/downloads", "Where downloads are kept.")
     absl_flags.DEFINE_string("checksum", None, "Override the expected checksum, as algo:hex.")
+    absl_flags.DEFINE_string("data_dir", None, f"--name={SELECTION}: the DeepFashion folder whose "
+                             "fasion-annotation-* and fashion-pairs-* CSVs are selected from.")
+    absl_flags.DEFINE_integer("train_pairs", 3000, f"--name={SELECTION}: training pairs (8.2.3).")
+    absl_flags.DEFINE_integer("test_images", 1372, f"--name={SELECTION}: test images (8.2.3).")
+    absl_flags.DEFINE_integer("seed", 0, f"--name={SELECTION}: seed of the draws.")
+    absl_flags.DEFINE_boolean("overwrite", False, f"--name={SELECTION}: replace a selection.")
     app.run(main)

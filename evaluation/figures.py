@@ -228,7 +228,7 @@ def define_flags(fv=absl_flags.FLAGS):
     absl_flags.DEFINE_string("swapgan", None, "swap, methods: the SwapGAN workdir.", flag_values=fv)
     absl_flags.DEFINE_string("viton", None, "methods: the VITON workdir (column left out without "
                              "it).", flag_values=fv)
-    absl_flags.DEFINE_enum("dataset", None, ["synthetic", "deepfashion"], "Persons' test data "
+    absl_flags.DEFINE_enum("dataset", None, ["synthetic", "deepfashion", "deepfashion-swap"], "Persons' test data "
                            "(default: the SwapGAN run's).", flag_values=fv)
     absl_flags.DEFINE_string("data_dir", None, "Persons' data folder (default: the run's).",
                              flag_values=fv)

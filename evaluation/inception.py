@@ -3,8 +3,9 @@
 One forward pass gives both the 1000-way softmax (for IS) and the 2048-d global-average-pool
 features (for FID / KID). The network is ``keras.applications.InceptionV3`` with Keras's ImageNet
 weights, not the 2015 TensorFlow graph (1008 classes) that published inception scores used, so our
-IS values are comparable with each other but not digit for digit with the thesis's; every IS
-column should print ``InceptionRunner.label`` beside it.
+IS values are comparable with each other but not digit for digit with the thesis's (that graph is
+read by ``inception_graph.py``, --inception_graph); every IS column should print
+``InceptionRunner.label`` beside it.
 
     runner = InceptionRunner(load_inception(FLAGS.inception_weights))
     probs, features = runner.predict(images)          # images: uint8 or [-1, 1], (N, H, W, 3)

@@ -90,6 +90,9 @@ def plan_table(table, preset, out, data_dir=None, overrides=None, swap_dataset=N
                             (f"--fcn={fcn}", f"--runs={runs}", f"--out={root}"), overrides))
         return root, steps
     dataset = swap_dataset or ("synthetic" if data_dir.endswith("synthetic-persons") else "deepfashion")
+    if swap_dataset is None and os.path.isfile(os.path.join(data_dir, "selection.json")):
+        # a folder made by python -m datasets.prepare --name=deepfashion-swap
+        dataset = "deepfashion-swap"
     data = [f"--dataset={dataset}", f"--data_dir={data_dir}"]
     runs = os.path.join(root, "swapgan")
     rows = SWAP_ROWS if table == "8.3" else SWAP_ROWS[-1:]

@@ -27,6 +27,7 @@ import numpy as np
 from evaluation import ground_truth as gt
 from evaluation import metrics
 from evaluation.inception import FLAG, INPUT_SIZE, InceptionRunner, WeightsError, load_inception
+from evaluation.inception_graph import GraphRunner, load_inception_graph
 from evaluation.methods import person_inputs, stack_examples
 from models.pretrained import check_weights_file
 from training.config import ConfigError
@@ -108,13 +109,29 @@ class Classifier:
     ``weights``: "imagenet" (Keras's file, fetched once) or a path, checked at once (a missing or
     corrupt path is a ConfigError naming it). When the ImageNet file cannot be fetched, ``runner()``
     returns None and ``note`` says how to provide it: the tables then show n/a for IS, FID and KID
-    and still compute everything else.
+    and still compute everything else. ``graph``: the 2015 TF Inception graph (.pb or its .tgz,
+    ``inception_graph.py``); when given it is the classifier of IS (1008 classes), FID and KID
+    (pool_3), ``weights`` and ``input_size`` play no part, and a graph that does not load is a
+    ConfigError.
     """
 
-    def __init__(self, weights="imagenet", input_size=INPUT_SIZE, batch_size=50):
+    def __init__(self, weights="imagenet", input_size=INPUT_SIZE, batch_size=50, graph=None):
         if input_size < 75:
             raise ConfigError(f"--inception_size={input_size}: InceptionV3 needs >= 75")
         self.weights, self.input_size, self.batch_size = weights, input_size, batch_size
+        self.graph = graph
+        if graph:  # the 2015 TF graph (inception_graph.py): IS, FID and KID all use it
+            if weights not in (None, "", "imagenet"):
+                raise ConfigError(f"--inception_graph={graph} and --inception_weights={weights}: "
+                                  "give --inception_graph or --inception_weights, not both")
+            path = os.path.abspath(graph)
+            if not os.path.isfile(path):
+                raise ConfigError(f"--inception_graph={graph}: file not found")
+            with open(path, "rb") as f:
+                digest = hashlib.file_digest(f, "sha1").hexdigest()
+            self.identity = {"graph": path, "sha1": digest}
+            self.note, self.label, self._runner, self._tried = None, None, None, False
+            return
         if not weights:
             raise ConfigError(f"--{FLAG}: empty; pass 'imagenet' or the path of a weights file")
         if weights == "imagenet":
@@ -132,12 +149,17 @@ class Classifier:
     def provenance(self, available=True):
         """What a score computed with this classifier (or, ``available=False``, without any)
         depends on."""
-        return {**self.identity, "input_size": self.input_size} if available else None
+        if not available:
+            return None
+        return dict(self.identity) if self.graph else {**self.identity, "input_size": self.input_size}
 
     def tag(self, available=True):
         """A short file-name part naming the classifier."""
         if not available:
             return "noinception"
+        if self.graph:  # the graph resizes to its own size: input_size plays no part
+            stem = os.path.basename(self.identity["graph"]).split(".")[0]
+            return f"graph-{stem}-{self.identity['sha1'][:8]}"
         if self.identity["weights"] == "imagenet":
             name = "imagenet"
         else:
@@ -147,6 +169,14 @@ class Classifier:
 
     def runner(self):
         """The InceptionRunner, or None when the ImageNet weights cannot be fetched."""
+        if not self._tried and self.graph:
+            self._tried = True
+            try:
+                inception = load_inception_graph(self.identity["graph"])
+            except WeightsError as e:
+                raise ConfigError(str(e)) from e
+            self._runner = GraphRunner(inception, self.batch_size)
+            self.label = self._runner.label
         if not self._tried:
             self._tried = True
             try:

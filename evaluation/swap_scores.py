@@ -27,6 +27,7 @@ import numpy as np
 
 from datasets.files import DataError
 from datasets.persons.deepfashion import load_person_set
+from datasets.persons.selection import load_selected_set
 from datasets.persons.sources import DEEPFASHION_HINT, ensure_synthetic
 from evaluation import ground_truth as gt
 from evaluation import protocol as proto
@@ -63,13 +64,15 @@ class Protocol:
 
 def load_test_set(dataset, data_dir, flag="data_dir"):
     """The test PersonSet of --dataset at --data_dir (synthetic persons generated on first use)."""
-    if dataset not in ("synthetic", "deepfashion"):
-        raise ConfigError(f"--dataset={dataset}: must be synthetic or deepfashion")
+    if dataset not in ("synthetic", "deepfashion", "deepfashion-swap"):
+        raise ConfigError(f"--dataset={dataset}: must be synthetic, deepfashion or deepfashion-swap")
     if dataset == "synthetic":
         ensure_synthetic(data_dir)
     elif not os.path.isdir(data_dir):
         raise DataError(f"--{flag}={data_dir}: no dataset there (--dataset={dataset}).\n"
                         f"{DEEPFASHION_HINT}")
+    if dataset == "deepfashion-swap":
+        return load_selected_set(data_dir, "test")
     return load_person_set(data_dir, "test")
 
 
@@ -228,6 +231,12 @@ def define_protocol_flags(fv=absl_flags.FLAGS):
     absl_flags.DEFINE_string("inception_weights", "imagenet", "imagenet (Keras's file, downloaded "
                              "once) or the path of InceptionV3 weights (.h5, .weights.h5, .keras); "
                              "without them IS, FID and KID show n/a.", flag_values=fv)
+    absl_flags.DEFINE_string("inception_graph", None, "The 2015 TF Inception graph of published "
+                             "inception scores: inception-2015-12-05.tgz or its "
+                             "classify_image_graph_def.pb. When given it is the classifier of IS "
+                             "(1008 classes, read as improved-GAN does) and FID/KID (pool_3); "
+                             "--inception_weights and --inception_size are then unused.",
+                             flag_values=fv)
     absl_flags.DEFINE_integer("inception_size", INPUT_SIZE, "Inception input size (299; smaller "
                               "only for smoke tests).", flag_values=fv)
     absl_flags.DEFINE_string("out", None, "Output folder of the table files.", flag_values=fv)
@@ -242,7 +251,8 @@ def protocol_from_flags(fv):
 
 
 def classifier_from_flags(fv):
-    return proto.Classifier(fv.inception_weights, fv.inception_size, fv.batch_size)
+    return proto.Classifier(fv.inception_weights, fv.inception_size, fv.batch_size,
+                            graph=fv.inception_graph)
 
 
 def pm(mean, std, digits=2):
@@ -290,6 +300,15 @@ def table_header(name, rows, data, classifier, notes):
             "ground_truth": data.truth_info}
 
 
+def _classifier_note(table):
+    """Whether our IS can be set beside the thesis's: only with the 2015 graph it used."""
+    if (table.get("inception") or {}).get("graph"):
+        return ("IS, FID and KID use the 2015 TF Inception graph (--inception_graph; IS from its "
+                "1008-way softmax as improved-GAN computes it), the classifier of the thesis's IS.")
+    return ("The thesis's IS used the 2015 TF Inception graph (1008 classes; --inception_graph): "
+            "only values from one classifier compare.")
+
+
 def notes_lines(table):
     """The protocol, the classifier caveat, the test data and the notes, as Markdown lines."""
     p, d = table["data"]["protocol"], table["data"]
@@ -299,8 +318,7 @@ def notes_lines(table):
             f"{p['conditions_per_reference']} random other test images as conditions (seed "
             f"{p['seed']}): {p['pairs']} pairs, one image each, scored as 8-bit images. IS: "
             f"(8.20)-(8.21) over {p['splits']} splits; FID and KID (beyond the thesis) against the "
-            f"real test images at the same size. The thesis's IS used the 2015 TF Inception graph "
-            f"(1008 classes): only values from one classifier compare. '-': no run; 'n/a': no "
+            f"real test images at the same size. {_classifier_note(table)} '-': no run; 'n/a': no "
             f"Inception weights.", "",
             f"- Test data: --dataset={d['dataset']} {d['data_dir']} ({d['test_images']} images)",
             f"- {gt.truth_note(table)}"] + [f"- {note}" for note in table["notes"]]

@@ -163,7 +163,7 @@ def define_flags(fv=absl_flags.FLAGS):
                              required=True, flag_values=fv)
     absl_flags.DEFINE_string("viton", None, "The VITON workdir (python -m training.viton); the "
                              "row shows '-' without it.", flag_values=fv)
-    absl_flags.DEFINE_enum("dataset", None, ["synthetic", "deepfashion"], "Test data (default: "
+    absl_flags.DEFINE_enum("dataset", None, ["synthetic", "deepfashion", "deepfashion-swap"], "Test data (default: "
                            "the SwapGAN run's).", flag_values=fv)
     absl_flags.DEFINE_string("data_dir", None, "Test data folder (default: the SwapGAN run's).",
                              flag_values=fv)

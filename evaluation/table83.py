@@ -201,7 +201,7 @@ def main(argv):
 def define_flags(fv=absl_flags.FLAGS):
     absl_flags.DEFINE_string("runs", None, "Folder holding the i_iii/ i_ii/ full/ SwapGAN "
                              "workdirs.", required=True, flag_values=fv)
-    absl_flags.DEFINE_enum("dataset", None, ["synthetic", "deepfashion"], "Test data (default: "
+    absl_flags.DEFINE_enum("dataset", None, ["synthetic", "deepfashion", "deepfashion-swap"], "Test data (default: "
                            "the runs').", flag_values=fv)
     absl_flags.DEFINE_string("data_dir", None, "Test data folder (default: the runs').",
                              flag_values=fv)

@@ -133,7 +133,9 @@ def define_person_data_flags(fv, defaults, *, image_size_help):
     """--dataset --data_dir --skip_corrupt_images --image_size --flip of the person-pair trainers."""
     absl_flags.DEFINE_enum("dataset", defaults.dataset, PERSON_DATASETS, "synthetic: built-in "
                            "articulated persons, generated on first use; deepfashion: a folder in "
-                           "the DeepFashion pose-transfer layout (see README).", flag_values=fv)
+                           "the DeepFashion pose-transfer layout (see README); deepfashion-swap: "
+                           "the thesis's selection from such a folder (python -m datasets.prepare "
+                           "--name=deepfashion-swap).", flag_values=fv)
     absl_flags.DEFINE_string("data_dir", None, "Dataset root (default: " + ", ".join(
         f"{k}: {v}" for k, v in PERSON_DATA_DIRS.items()) + ").", flag_values=fv)
     absl_flags.DEFINE_boolean("skip_corrupt_images", defaults.skip_corrupt_images, "Skip "

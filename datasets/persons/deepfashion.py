@@ -68,6 +68,7 @@ class PersonSet:
     parsing_paths: tuple  # per image, or None: segmentation approximated from keypoints
     approximate_segmentation: bool
     keypoint_frame: str  # "full" or "crop": the frame the CSV was written in
+    pairs_source: str | None = None  # the pairs CSV read, when not the split's own (a selection)
 
     def __repr__(self):
         return (f"PersonSet(root={self.root!r}, split={self.split!r}, images={self.num_images}, "
@@ -89,7 +90,7 @@ class PersonSet:
     def fingerprint(self):
         """Counts and a sha256 over sorted (path relative to root, size) of every file used."""
         files = list(self.paths) + [annotation_file(self.root, self.split),
-                                    pairs_file(self.root, self.split)]
+                                    self.pairs_source or pairs_file(self.root, self.split)]
         files += list(self.parsing_paths or ())
         listing = sorted((os.path.relpath(f, self.root).replace(os.sep, "/"), os.path.getsize(f))
                          for f in files)
@@ -164,13 +165,25 @@ def usable_pairs(pairs, keypoints):
     return posed[pairs[:, 0]] & posed[pairs[:, 1]] if len(pairs) else np.zeros(0, bool)
 
 
-def load_person_set(root, split, *, skip_corrupt_images=False):
-    """Reads and checks one split of the layout; DataError names the file (and CSV line)."""
+def load_person_set(root, split, *, skip_corrupt_images=False, names=None, pairs_path=None):
+    """Reads and checks one split of the layout; DataError names the file (and CSV line).
+
+    ``names`` (a set of image names) restricts the split to those images and ``pairs_path``
+    replaces its pairs CSV: how a selection (``selection.py``) is read. A named image that is
+    not in the split's folder is an error naming the pairs CSV."""
     if split not in SPLITS:
         raise DataError(f"split must be one of {SPLITS}, got {split!r}")
     folder = os.path.join(root, split)
     files = list_images(folder)
-    ann_path, pairs_path = annotation_file(root, split), pairs_file(root, split)
+    ann_path, own_pairs = annotation_file(root, split), pairs_file(root, split)
+    pairs_path = pairs_path or own_pairs
+    if names is not None:
+        found = {os.path.basename(p) for p in files}
+        absent = sorted(set(names) - found)
+        if absent:
+            raise DataError(f"{pairs_path}: {len(absent)} selected image(s) not found in "
+                            f"{folder}, e.g. {absent[0]}")
+        files = [p for p in files if os.path.basename(p) in names]
     for path in (ann_path, pairs_path):
         if not os.path.isfile(path):
             raise DataError(f"{path}: file not found (layout: {split}/, "
@@ -237,4 +250,5 @@ def load_person_set(root, split, *, skip_corrupt_images=False):
                         "approximated from keypoints", parsing_folder, split)
     return PersonSet(root=root, split=split, names=names, paths=tuple(paths), keypoints=keypoints,
                      pairs=pairs, widths=widths, parsing_paths=parsing_paths,
-                     approximate_segmentation=parsing_paths is None, keypoint_frame=frame)
+                     approximate_segmentation=parsing_paths is None, keypoint_frame=frame,
+                     pairs_source=None if pairs_path == own_pairs else pairs_path)

@@ -10,6 +10,7 @@ from absl import logging
 
 from datasets.files import DataError
 from datasets.persons.deepfashion import load_person_set
+from datasets.persons.selection import load_selected_set
 from datasets.persons.synthetic import LAYOUT_VERSION, ensure_synthetic_persons
 
 DEEPFASHION_HINT = (
@@ -45,7 +46,8 @@ def load_person_sets(dataset, data_dir, *, skip_corrupt_images=False):
         ensure_synthetic(data_dir)
     elif not os.path.isdir(data_dir):
         raise DataError(f"{data_dir}: no dataset there (--dataset={dataset}).\n{DEEPFASHION_HINT}")
-    sets = tuple(load_person_set(data_dir, split, skip_corrupt_images=skip_corrupt_images)
+    read = load_selected_set if dataset == "deepfashion-swap" else load_person_set
+    sets = tuple(read(data_dir, split, skip_corrupt_images=skip_corrupt_images)
                  for split in ("train", "test"))
     if sets[0].approximate_segmentation:
         logging.warning("%s: no parsing maps, so S, M and H are approximated from the keypoints "

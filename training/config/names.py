@@ -18,8 +18,11 @@ DISTRIBUTE = ("none", "mirrored", "multi_worker")
 
 # SwapGAN and VITON (models.swapgan, datasets.persons)
 GENERATOR_SETS = ("I,II,III", "I,III", "I,II", "I")
-PERSON_DATASETS = ("synthetic", "deepfashion")
-PERSON_DATA_DIRS = {"synthetic": "data/synthetic-persons", "deepfashion": "data/deepfashion"}
+# deepfashion-swap: a selection folder made by ``python -m datasets.prepare --name=deepfashion-swap``
+# (datasets/persons/selection.py) over a DeepFashion folder.
+PERSON_DATASETS = ("synthetic", "deepfashion", "deepfashion-swap")
+PERSON_DATA_DIRS = {"synthetic": "data/synthetic-persons", "deepfashion": "data/deepfashion",
+                    "deepfashion-swap": "data/deepfashion-swap"}
 
 # FCN-score (models.fcn, datasets.labels, datasets.segmentation)
 LABEL_SETS = ("facades", "cityscapes")

@@ -9,6 +9,7 @@ the style sheet is inline, so the file refers to nothing outside itself.
 
 The commands of a plan are given by the caller (``commands``) and kept in <table folder>/
 commands.txt, so that a later report, after another table was reproduced, still shows them.
+To rebuild the report of a reproduction folder: ``python -m evaluation.report --out=runs/repro``.
 """
 import base64
 import datetime
@@ -19,7 +20,11 @@ import os
 import re
 import tempfile
 
+from absl import app
+from absl import flags as absl_flags
+
 from training import workdir as wd
+from training.config import ConfigError
 
 REPORT_FILE = "report.html"
 COMMANDS_FILE = "commands.txt"
@@ -32,7 +37,9 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; }
 th { background: #eee; }
 img { max-width: 100%; border: 1px solid #ddd; }
-pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.8em; }
+pre { background: #f6f6f6; padding: 0.6em; font-size: 0.8em; white-space: pre-wrap;
+      overflow-wrap: anywhere; }
+img.sample { image-rendering: pixelated; }
 figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; }
 section.table { border-top: 2px solid #444; margin-top: 2em; }
 """
@@ -127,9 +134,23 @@ def newest_samples(workdir):
     return [(name, step, path) for name, (step, path) in sorted(newest.items())]
 
 
-def _figure(data_uri, caption):
-    return (f'<figure><img src="{data_uri}" alt="{html.escape(caption)}">'
+def png_width(data):
+    """The width of a PNG from its IHDR header (0 if it is not a PNG)."""
+    return int.from_bytes(data[16:20], "big") if data[:8] == b"\x89PNG\r\n\x1a\n" else 0
+
+
+def _figure(data_uri, caption, width=None):
+    size = f' class="sample" width="{width}"' if width else ""
+    return (f'<figure><img src="{data_uri}"{size} alt="{html.escape(caption)}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _sample(path, caption):
+    """A sample grid, small ones (32 px images) scaled up by a whole factor to about 500 px."""
+    with open(path, "rb") as f:
+        data = f.read()
+    natural = png_width(data)
+    return _figure(png_data(data), caption, natural * max(1, min(4, 500 // max(natural, 1))))
 
 
 def _curves(folder, runs):
@@ -185,7 +206,7 @@ def table_section(folder, out_dir):
     samples = [(run, s) for run in runs for s in newest_samples(run)]
     if samples:
         parts.append("<h3>Samples</h3>")
-        parts += [_figure(png_data(path), f"{os.path.relpath(run, folder)}: {sample} at step {step}")
+        parts += [_sample(path, f"{os.path.relpath(run, folder)}: {sample} at step {step}")
                   for run, (sample, step, path) in samples]
     parts.append(_settings(folder, runs))
     parts.append("</section>")
@@ -212,3 +233,22 @@ def write_report(out_dir, commands=None, title="Reproduction report"):
     os.makedirs(out_dir, exist_ok=True)
     wd._atomic_write(path, page.getvalue())
     return path
+
+
+
+def rebuild(out_dir):
+    """The command line's work: the report of an existing reproduction folder."""
+    if not os.path.isdir(out_dir):
+        raise ConfigError(f"--out={out_dir}: folder not found")
+    return write_report(out_dir)
+
+
+def main(argv):
+    from flags.common import run_main  # noqa: PLC0415 (the command line only)
+
+    print(run_main(lambda: rebuild(absl_flags.FLAGS.out), argv))
+
+
+if __name__ == "__main__":
+    absl_flags.DEFINE_string("out", "runs/repro", "The --out folder of evaluation.reproduce.")
+    app.run(main)

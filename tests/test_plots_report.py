@@ -177,6 +177,7 @@ def test_report_is_self_contained_with_tables_charts_samples_and_settings(tmp_pa
     assert _png_bytes(tmp_path, "s2.png", 10) not in decoded
     assert len(images) == 3  # chart, curves, one sample
     assert "a2b at step 4" in page
+    assert 'class="sample" width="32"' in page  # the 8 px grid shown 4 times as large
     # nothing outside the file: every src and href is a data: URI
     assert all(v.startswith("data:") for v in re.findall(r'(?:src|href)="([^"]*)"', page))
     assert not re.search(r"<(script|link|iframe)", page)
@@ -188,3 +189,9 @@ def test_report_is_self_contained_with_tables_charts_samples_and_settings(tmp_pa
 def test_report_of_an_empty_folder(tmp_path):
     page = _read(report.write_report(str(tmp_path)))
     assert "No table written yet." in page
+
+
+def test_report_of_a_missing_folder_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"--out=.*nowhere: folder not found"):
+        report.rebuild(str(tmp_path / "nowhere"))
+    assert not (tmp_path / "nowhere").exists()

@@ -121,6 +121,8 @@ def reproduce(table, preset, out, data_dir=None, overrides=None, dry_run=False, 
         print(f"[{i}/{len(steps)}] {step.name}: done in {planner.duration(time.time() - start)}",
               file=stream, flush=True)
     print(f"Table {table} written under {root}", file=stream)
+    from evaluation.report import write_report  # noqa: PLC0415 (one hunk: H1/H5 edit the top)
+    print(f"Report: {write_report(out, {root: [s.command() for s in steps]})}", file=stream)
     return root
 
 

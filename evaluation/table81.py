@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
+from evaluation.charts import bar_chart, table81_bars  # noqa: E402
 from evaluation.fcn_score import fcn_score, read_fcn_config, read_run_config  # noqa: E402
 from flags.common import AutoBooleanFlag, run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
@@ -135,6 +136,7 @@ def table81(fcn, runs, *, cityscapes_fcn=None, cityscapes_runs=None, out=None, o
     for ext, text in (("md", markdown(table)), ("csv", csv_text(table)),
                       ("json", json.dumps(table, indent=1) + "\n")):
         wd._atomic_write(paths[ext], text)
+    bar_chart(*table81_bars(table), os.path.join(out, "table81.png"), title="Table 8.1, ours vs thesis")
     return table, paths
 
 

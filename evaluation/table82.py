@@ -24,6 +24,7 @@ from absl import flags as absl_flags  # noqa: E402
 
 from evaluation import ground_truth as gt  # noqa: E402
 from evaluation import swap_scores as ss  # noqa: E402
+from evaluation.charts import bar_chart, table82_bars  # noqa: E402
 from evaluation.baselines import TPS_REGULARIZATION, PoissonBlending, TPSWarping  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
 from evaluation.viton_method import VitonMethod  # noqa: E402
@@ -95,6 +96,7 @@ def table82(swapgan, viton=None, *, dataset=None, data_dir=None, out=None, proto
         rows.append(row)
     table = ss.table_header("8.2", rows, data, classifier, notes)
     paths = ss.write_table(out, "table82", markdown(table), csv_text(table), table)
+    bar_chart(*table82_bars(table), os.path.join(out, "table82.png"), title="Table 8.2, ours vs thesis")
     return table, paths
 
 

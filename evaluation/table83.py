@@ -26,6 +26,7 @@ from absl import flags as absl_flags  # noqa: E402
 
 from evaluation import ground_truth as gt  # noqa: E402
 from evaluation import swap_scores as ss  # noqa: E402
+from evaluation.charts import bar_chart, table83_bars  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
 from flags.common import run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
@@ -114,6 +115,7 @@ def table83(runs, *, dataset=None, data_dir=None, out=None, protocol=None, class
     table = ss.table_header("8.3", rows, data, classifier, notes)
     table["runs"] = os.path.abspath(runs)
     out = out or os.path.join(runs, wd.RESULTS_DIR)
+    bar_chart(*table83_bars(table), os.path.join(out, "table83.png"), title="Table 8.3, ours vs thesis")
     return table, ss.write_table(out, "table83", markdown(table), csv_text(table), table)
 
 

@@ -20,7 +20,7 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e  # four processes compile and step two networks each
 
-LR, BETA1, BETA2 = 2e-4, 0.5, 0.999
+LR, BETA1, BETA2, EPS = 2e-4, 0.5, 0.999, 1e-8
 # Biases of convs followed by instance norm: the norm removes them, so their gradient is round-off
 # and Adam's first step moves them by an arbitrary share of lr on either side.
 UNNORMED = {"g": ("out_conv",), "d": ("c0_conv", "out_conv")}
@@ -111,12 +111,17 @@ def _check_updates(ours, theirs, case, group, paths):
         np.testing.assert_allclose(g_jax, g_tf, rtol=1e-6, atol=tol, err_msg=path)
         abs_g_tf, abs_g_jax = (np.sqrt(slot(side, 2 + 2 * i) / (1 - BETA2)) for side in (ours, theirs))
         np.testing.assert_allclose(abs_g_jax, abs_g_tf, rtol=1e-6, atol=tol, err_msg=path)
-        # Adam's first step is lr * g / (|g| + eps), about lr * sign(g): where |g| is within
-        # round-off of 0 the sign may differ, and the weights by up to 2 lr.
+        # Adam's first step is lr * g / (|g| + eps): where |g| is within the gradient tolerance of 0
+        # the sign may differ, and the weights by up to 2 lr; elsewhere a gradient difference of at
+        # most tol moves the step by at most lr * tol * eps / (|g| - tol + eps)^2 (its derivative).
+        # One backend forms Adam's bias correction sqrt(1 - beta2^t) from float32 betas: 1 - 0.999 is
+        # then 1.3e-5 off, and the step size 6.4e-6 of lr (1e-5 lr allowed).
         unsure = np.abs(g_tf) < tol
-        assert unsure.mean() < 0.01, path  # the rest are checked to 1e-12
+        assert unsure.mean() < 0.01, path
+        slope = EPS / (np.maximum(np.abs(g_tf) - tol, 0.0) + EPS) ** 2
+        allowed = np.where(unsure, 2.01 * LR, LR * tol * slope + 1e-5 * LR)
         diff = np.abs(w_jax - w_tf)
-        assert not np.any(diff > np.where(unsure, 2.01 * LR, 1e-12)), (path, diff.max())
+        assert not np.any(diff > allowed), (path, diff.max())
 
 
 @pytest.mark.parametrize("case", list(step_helper.CASES))

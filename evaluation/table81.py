@@ -15,13 +15,18 @@ import csv
 import io
 import json
 import os
+import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
-from evaluation.fcn_score import fcn_score, read_fcn_config, read_run_config  # noqa: E402
+from evaluation.fcn_score import (fcn_score, image_confusions, intervals,  # noqa: E402
+                                  read_fcn_config, read_run_config)
+from evaluation.scores import fcn_metrics  # noqa: E402
+from evaluation.uncertainty import RESAMPLES, SEED as BOOTSTRAP_SEED  # noqa: E402
+from evaluation.uncertainty import ordering, over_seeds, seeds_text, signed, text  # noqa: E402
 from flags.common import AutoBooleanFlag, run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
 from training.config import ConfigError  # noqa: E402
@@ -41,6 +46,8 @@ THESIS = {
                    "long": (0.54, 0.18, 0.13), "nest": (0.57, 0.20, 0.14),
                    "oracle": (0.86, 0.45, 0.37)},
 }
+ORDERING = ("gan", "vanilla", "long", "nest")  # the thesis: each row scores below the next
+SEED_FOLDER = re.compile(r"(?P<base>.+)-seed(?P<seed>[0-9]+)")  # evaluation.reproduce --seeds=K
 RUN_SETTINGS = ("variant", "M", "N", "share_weights", "image_size", "ngf", "ndf", "n_blocks",
                 "batch_size", "epochs", "max_steps", "data_dir")
 FCN_SETTINGS = ("label_set", "image_size", "width", "fc_width", "upsampling", "backbone_weights",
@@ -67,7 +74,8 @@ def find_runs(runs_dir):
         if variant in cycle:
             raise ConfigError(f"--runs={runs_dir}: {variant}/ holds a --variant={cycle[variant]} "
                               "run; rename it so that each folder is named after its variant")
-        matches = sorted(n for n, v in cycle.items() if v == variant and n not in dict(VARIANT_ROWS))
+        matches = sorted(n for n, v in cycle.items() if v == variant and n not in dict(VARIANT_ROWS)
+                         and not SEED_FOLDER.fullmatch(n))
         if len(matches) > 1:
             raise ConfigError(f"--runs={runs_dir}: several --variant={variant} runs "
                               f"({', '.join(matches)}); name the one for the table {variant}/")
@@ -75,38 +83,112 @@ def find_runs(runs_dir):
     return found
 
 
+def find_seed_runs(runs_dir):
+    """{variant: [workdir, ...]}: the row's run as ``find_runs`` finds it (seed 0 of
+    ``evaluation.reproduce --seeds=K``), then the folders <variant>-seed<N> in the order of N;
+    ConfigError for a seed folder holding another variant."""
+    found = find_runs(runs_dir)
+    out = {}
+    for variant, _ in VARIANT_ROWS:
+        extra = []
+        for name in os.listdir(runs_dir):
+            match = SEED_FOLDER.fullmatch(name)
+            workdir = os.path.join(runs_dir, name)
+            if not match or match["base"] != variant or \
+                    not os.path.isfile(os.path.join(workdir, wd.CONFIG_FILE)):
+                continue
+            recorded = read_run_config(workdir).variant
+            if recorded != variant:
+                raise ConfigError(f"--runs={runs_dir}: {name}/ holds a --variant={recorded} run; "
+                                  "rename it so that each folder is named after its variant")
+            extra.append((int(match["seed"]), workdir))
+        out[variant] = ([found[variant]] if found[variant] else []) + [w for _, w in sorted(extra)]
+    return out
+
+
 def _settings(config, names):
     values = config.to_dict()
     return {k: values[k] for k in names if k in values}
 
 
+def _seed(fcn, workdir, kind, **score_args):
+    """One scored run (or the Oracle): its numbers, their intervals, and where they came from;
+    and its per-image confusion matrices (for the comparisons, not written)."""
+    result, path, reused = fcn_score(fcn, workdir, oracle=kind == "oracle", **score_args)
+    prov, scores = result["provenance"], result["scores"]
+    entry = {"seed": read_run_config(workdir).seed if workdir else None,
+             "workdir": workdir and os.path.abspath(workdir),
+             "ours": {m: scores[m] for m, _ in METRICS}, "interval": intervals(scores),
+             "score_file": os.path.abspath(path), "reused": reused,
+             "test_images": prov["test_images"], "test_data": prov["test_data"],
+             "absent_classes": scores["absent_classes"], "fcn_step": prov["fcn_step"]}
+    if workdir:
+        entry["step"] = prov["run_step"]
+    return entry, image_confusions(scores)
+
+
+def _row(key, label, label_set, workdirs, fcn, score_args, matrices):
+    """A row: the mean ± std over its seeds, each seed with its interval (module doc)."""
+    row = {"method": key, "label": label, "workdir": workdirs[0] if workdirs else None,
+           "ours": None, "thesis": dict(zip((m for m, _ in METRICS), THESIS[label_set][key]))}
+    if key != "oracle" and not workdirs:
+        return row
+    seeds = []
+    for workdir in workdirs or [None]:
+        entry, matrices_of_seed = _seed(fcn, workdir, key, **score_args)
+        seeds.append(entry)
+        matrices.setdefault(key, []).append(matrices_of_seed)
+    summary = {m: over_seeds(s["ours"][m] for s in seeds) for m, _ in METRICS}
+    first = seeds[0]
+    row.update(ours={m: summary[m]["mean"] for m, _ in METRICS},
+               std={m: summary[m]["std"] for m, _ in METRICS},
+               interval=first["interval"] if len(seeds) == 1 else None, seeds=seeds,
+               score_file=first["score_file"], reused=all(s["reused"] for s in seeds),
+               test_images=first["test_images"], absent_classes=first["absent_classes"])
+    if workdirs:
+        row.update(workdir=first["workdir"], step=first["step"],
+                   settings=_settings(read_run_config(workdirs[0]), RUN_SETTINGS))
+    return row
+
+
+def orderings(rows, matrices):
+    """The thesis's ordering GAN < Vanilla < Long < Nest, neighbour by neighbour: per metric the
+    paired difference (higher - lower) over the same test images, seed i against seed i."""
+    by_key = {r["method"]: r for r in rows}
+    out = []
+    for lower, higher in zip(ORDERING, ORDERING[1:]):
+        entry = {"lower": lower, "higher": higher, "seeds": 0, "metrics": None, "note": None}
+        low, high = by_key[lower].get("seeds") or [], by_key[higher].get("seeds") or []
+        if not low or not high:
+            entry["note"] = "a row has no run"
+        elif len({json.dumps(s["test_data"], sort_keys=True) for s in low + high}) > 1:
+            entry["note"] = "the rows were scored on different test images"
+        else:
+            entry["metrics"] = ordering(matrices[lower], matrices[higher], _fcn_statistic)
+            entry["seeds"] = min(len(low), len(high))
+        out.append(entry)
+    return out
+
+
+def _fcn_statistic(confusions):
+    return dict(zip((m for m, _ in METRICS), fcn_metrics(confusions.sum(0))))
+
+
 def dataset_rows(fcn, runs, *, overwrite=False, jit_compile=False, progress_stream=None):
-    """One dataset's part of the table: the FCN's settings and the five rows, each with our scores
-    (None where the run is missing), the thesis's, and the run's workdir, step and settings."""
+    """One dataset's part of the table: the FCN's settings, the five rows (our mean over seeds,
+    None where the run is missing, with each seed's interval; the thesis's; the runs' workdirs,
+    steps and settings) and the orderings."""
     fcn_config = read_fcn_config(fcn)
-    found = find_runs(runs) if runs else {}
-    rows, fcn_step = [], None
-    for key, label in ROWS:
-        workdir = found.get(key)
-        row = {"method": key, "label": label, "workdir": workdir and os.path.abspath(workdir),
-               "ours": None, "thesis": dict(zip((m for m, _ in METRICS),
-                                                THESIS[fcn_config.label_set][key]))}
-        if key == "oracle" or workdir:
-            result, path, reused = fcn_score(
-                fcn, workdir, oracle=key == "oracle", overwrite=overwrite, jit_compile=jit_compile,
-                progress_stream=progress_stream)
-            prov, scores = result["provenance"], result["scores"]
-            fcn_step = prov["fcn_step"]
-            row.update(ours={m: scores[m] for m, _ in METRICS}, score_file=os.path.abspath(path),
-                       reused=reused, test_images=prov["test_images"],
-                       absent_classes=scores["absent_classes"])
-            if workdir:
-                row.update(step=prov["run_step"],
-                           settings=_settings(read_run_config(workdir), RUN_SETTINGS))
-        rows.append(row)
+    found = find_seed_runs(runs) if runs else {}
+    score_args = dict(overwrite=overwrite, jit_compile=jit_compile, progress_stream=progress_stream)
+    matrices = {}
+    rows = [_row(key, label, fcn_config.label_set, found.get(key, []), fcn, score_args, matrices)
+            for key, label in ROWS]
+    fcn_step = next((r["seeds"][0]["fcn_step"] for r in rows if r.get("seeds")), None)
     return {"fcn": {"workdir": os.path.abspath(fcn), "step": fcn_step,
                     **_settings(fcn_config, FCN_SETTINGS)},
-            "runs": runs and os.path.abspath(runs), "rows": rows}
+            "runs": runs and os.path.abspath(runs), "rows": rows,
+            "orderings": orderings(rows, matrices)}
 
 
 def table81(fcn, runs, *, cityscapes_fcn=None, cityscapes_runs=None, out=None, overwrite=False,
@@ -129,12 +211,16 @@ def table81(fcn, runs, *, cityscapes_fcn=None, cityscapes_runs=None, out=None, o
         table["datasets"][name] = dataset_rows(fcn_dir, runs_dir, overwrite=overwrite,
                                                jit_compile=jit_compile,
                                                progress_stream=progress_stream)
+    table["uncertainty"] = {"interval": "95% percentile bootstrap over the test images",
+                            "resamples": RESAMPLES, "seed": BOOTSTRAP_SEED}
     out = out or os.path.join(runs or fcn, wd.RESULTS_DIR)
     os.makedirs(out, exist_ok=True)
     paths = {ext: os.path.join(out, f"table81.{ext}") for ext in ("md", "csv", "json")}
-    for ext, text in (("md", markdown(table)), ("csv", csv_text(table)),
-                      ("json", json.dumps(table, indent=1) + "\n")):
-        wd._atomic_write(paths[ext], text)
+    paths["orderings_csv"] = os.path.join(out, "table81_orderings.csv")
+    for key, content in (("md", markdown(table)), ("csv", csv_text(table)),
+                         ("json", json.dumps(table, indent=1) + "\n"),
+                         ("orderings_csv", orderings_csv(table))):
+        wd._atomic_write(paths[key], content)
     return table, paths
 
 
@@ -142,52 +228,94 @@ def _number(value):
     return "-" if value is None else f"{value:.2f}"
 
 
-def _ours(table, dataset, row_index):
+def _cell(row, metric):
+    """'0.43 [0.40, 0.46]' for one seed (its interval), '0.43 ± 0.02 (3 seeds)' for several."""
+    if row is None or row["ours"] is None:
+        return "-"
+    if row["interval"] is not None:
+        return text(row["interval"][metric])
+    return seeds_text(over_seeds(s["ours"][metric] for s in row["seeds"]))
+
+
+def _row_of(table, dataset, row_index):
     part = table["datasets"].get(dataset)
-    return part["rows"][row_index]["ours"] if part else None
+    return part["rows"][row_index] if part else None
 
 
 def markdown(table):
     """The thesis's layout (both datasets side by side), each cell 'ours (thesis)', then the
-    settings that produced ours."""
+    orderings, each seed's numbers and the settings that produced ours."""
     head = ["Method"] + [f"{d}: {m}" for _, d in DATASETS for _, m in METRICS]
     lines = ["# Table 8.1: FCN-scores of label->photo, ours (thesis)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, (key, label) in enumerate(ROWS):
         cells = [label]
         for dataset, _ in DATASETS:
-            ours = _ours(table, dataset, i)
-            cells += [f"{_number(ours and ours[m])} ({THESIS[dataset][key][j]:.2f})"
+            row = _row_of(table, dataset, i)
+            cells += [f"{_cell(row, m)} ({THESIS[dataset][key][j]:.2f})"
                       for j, (m, _) in enumerate(METRICS)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Ours: one confusion matrix over the whole test set; per-class accuracy and "
               "class IOU average over every class of the label set (a class absent from the test "
-              "labels counts 0). '-': no run found.", ""]
+              "labels counts 0). One seed: the value and its 95% interval [lo, hi] from "
+              f"{RESAMPLES} bootstrap resamples of the test images (each resample scored from the "
+              "sum of its images' confusion matrices); several seeds: mean ± std over the seeds "
+              "(each seed's interval below). '-': no run found.", ""]
     for dataset, title in DATASETS:
         part = table["datasets"].get(dataset)
-        if not part:
-            continue
-        f = part["fcn"]
-        lines += [f"## {title}", "",
-                  f"- FCN: {f['workdir']} at step {f['step']}: {f['image_size']} px, width "
-                  f"{f['width']}, fc {f['fc_width']}, {f['upsampling']} upsampling, backbone "
-                  f"{f['backbone_weights']}, batch {f['batch_size']}, "
-                  f"{_length(f)}; data {f['data_dir']}"]
-        for row in part["rows"]:
-            if row["ours"] is None:
-                lines.append(f"- {row['label']}: no run found under {part['runs'] or '(no --runs)'}")
-            elif row["method"] == "oracle":
-                lines.append(f"- Oracle: the real test photos ({row['test_images']} images) at "
-                             f"{f['image_size']} px")
-            else:
-                s = row["settings"]
-                lines.append(f"- {row['label']}: {row['workdir']} at step {row['step']}: "
-                             f"M={s['M']} N={s['N']}{' shared' if s['share_weights'] else ''}, "
-                             f"{s['image_size']} px, ngf {s['ngf']}, ndf {s['ndf']}, "
-                             f"{s['n_blocks']} blocks, batch {s['batch_size']}, {_length(s)}; "
-                             f"{row['test_images']} test images")
-        lines.append("")
+        if part:
+            lines += _ordering_lines(part, title) + _settings_lines(part, title)
     return "\n".join(lines)
+
+
+def _ordering_lines(part, title):
+    lines = [f"## {title}: the thesis's ordering GAN < Vanilla < Long < Nest", "",
+             "| Ordering | Metric | Difference (higher - lower) [95% interval], per seed | "
+             "Holds in | Verdict |", "|---|---|---|---|---|"]
+    labels = dict(ROWS)
+    for entry in part["orderings"]:
+        name = f"{labels[entry['lower']]} < {labels[entry['higher']]}"
+        if entry["metrics"] is None:
+            lines.append(f"| {name} | - | - | - | n/a: {entry['note']} |")
+            continue
+        for metric, metric_label in METRICS:
+            r = entry["metrics"][metric]
+            lines.append(f"| {name} | {metric_label} | "
+                         f"{'; '.join(signed(s) for s in r['seeds'])} | "
+                         f"{r['holds_in']}/{entry['seeds']} seeds | {r['verdict']} |")
+    return lines + ["", "Paired over the same test images (both rows resampled with the same "
+                    "indices), seed i of one row against seed i of the other. Verdict: 'holds' "
+                    "when every seed's interval lies above 0, 'reversed' when every seed's lies "
+                    "below 0, otherwise 'undecided'.", ""]
+
+
+def _settings_lines(part, title):
+    f = part["fcn"]
+    lines = [f"## {title}: runs and settings", "",
+             f"- FCN: {f['workdir']} at step {f['step']}: {f['image_size']} px, width "
+             f"{f['width']}, fc {f['fc_width']}, {f['upsampling']} upsampling, backbone "
+             f"{f['backbone_weights']}, batch {f['batch_size']}, "
+             f"{_length(f)}; data {f['data_dir']}"]
+    for row in part["rows"]:
+        if row["ours"] is None:
+            lines.append(f"- {row['label']}: no run found under {part['runs'] or '(no --runs)'}")
+            continue
+        if row["method"] == "oracle":
+            lines.append(f"- Oracle: the real test photos ({row['test_images']} images) at "
+                         f"{f['image_size']} px")
+        else:
+            s = row["settings"]
+            lines.append(f"- {row['label']}: {row['workdir']} at step {row['step']}: "
+                         f"M={s['M']} N={s['N']}{' shared' if s['share_weights'] else ''}, "
+                         f"{s['image_size']} px, ngf {s['ngf']}, ndf {s['ndf']}, "
+                         f"{s['n_blocks']} blocks, batch {s['batch_size']}, {_length(s)}; "
+                         f"{row['test_images']} test images; {len(row['seeds'])} seed(s)")
+        for seed in row["seeds"]:
+            where = "" if seed["workdir"] is None else \
+                f"seed {seed['seed']} ({seed['workdir']}, step {seed['step']}): "
+            lines.append("  - " + where + ", ".join(
+                f"{label} {text(seed['interval'][m])}" for m, label in METRICS))
+    return lines + [""]
 
 
 def _length(settings):
@@ -196,26 +324,68 @@ def _length(settings):
 
 
 def csv_text(table):
-    """One line per dataset and method: ours, the thesis's, and where ours came from."""
+    """One line per dataset and method (ours: the value and its interval for one seed, the mean
+    and std for several), then with several seeds one line per seed; the thesis's numbers and
+    where ours came from."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["dataset", "method"] + [m for m, _ in METRICS]
+    writer.writerow(["dataset", "method", "seed", "seeds"]
+                    + [f"{m}{part}" for m, _ in METRICS for part in ("", "_lo", "_hi", "_std")]
                     + [f"thesis_{m}" for m, _ in METRICS]
-                    + ["workdir", "step", "image_size", "fcn_workdir", "fcn_step", "fcn_image_size"])
+                    + ["workdir", "step", "image_size", "fcn_workdir", "fcn_step",
+                       "fcn_image_size"])
+
+    def number(value):
+        return "" if value is None else f"{value:.4f}"
+
     for dataset, _ in DATASETS:
         part = table["datasets"].get(dataset)
+        fcn = part["fcn"] if part else {}
         for i, (key, _) in enumerate(ROWS):
             row = part["rows"][i] if part else {}
-            ours = row.get("ours") or {}
-            fcn = part["fcn"] if part else {}
+            seeds = row.get("seeds") or []
             size = (row.get("settings") or {}).get("image_size", fcn.get("image_size")
-                                                   if ours and key == "oracle" else "")
-            writer.writerow([dataset, key] + [f"{ours[m]:.4f}" if m in ours else ""
-                                              for m, _ in METRICS]
-                            + list(THESIS[dataset][key])
-                            + [row.get("workdir") or "", row.get("step", ""), size,
-                               fcn.get("workdir", ""), fcn.get("step", ""),
-                               fcn.get("image_size", "")])
+                                                   if seeds and key == "oracle" else "")
+            tail = list(THESIS[dataset][key])
+            where = [fcn.get("workdir", ""), fcn.get("step", ""), fcn.get("image_size", "")]
+            lines = [("mean" if len(seeds) > 1 else (seeds[0]["seed"] if seeds else ""),
+                      row.get("ours") or {}, row.get("std") or {}, row.get("interval") or {},
+                      row.get("workdir") or "", row.get("step", ""))]
+            if len(seeds) > 1:
+                lines += [(s["seed"], s["ours"], {}, s["interval"], s["workdir"], s["step"])
+                          for s in seeds]
+            for seed, ours, std, interval, workdir, step in lines:
+                values = []
+                for m, _ in METRICS:
+                    ci = interval.get(m) or {}
+                    values += [number(ours.get(m)), number(ci.get("lo")), number(ci.get("hi")),
+                               number(std.get(m))]
+                writer.writerow([dataset, key, "" if seed is None else seed, len(seeds)] + values
+                                + tail + [workdir, step, size] + where)
+    return buffer.getvalue()
+
+
+def orderings_csv(table):
+    """One line per dataset, ordering, metric and seed (the paired difference higher - lower and
+    its interval), then one 'all' line with the mean over seeds and the verdict."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["dataset", "lower", "higher", "metric", "seed", "difference", "lo", "hi",
+                     "verdict", "holds_in", "seeds", "note"])
+    for dataset, _ in DATASETS:
+        part = table["datasets"].get(dataset)
+        for entry in (part or {}).get("orderings", []):
+            names = [dataset, entry["lower"], entry["higher"]]
+            if entry["metrics"] is None:
+                writer.writerow(names + ["", "", "", "", "", "n/a", "", 0, entry["note"]])
+                continue
+            for metric, _ in METRICS:
+                r = entry["metrics"][metric]
+                for i, s in enumerate(r["seeds"]):
+                    writer.writerow(names + [metric, i, f"{s['value']:.4f}", f"{s['lo']:.4f}",
+                                             f"{s['hi']:.4f}", s["verdict"], "", "", ""])
+                writer.writerow(names + [metric, "all", f"{r['mean']['mean']:.4f}", "", "",
+                                         r["verdict"], r["holds_in"], entry["seeds"], ""])
     return buffer.getvalue()
 
 

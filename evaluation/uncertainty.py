@@ -36,7 +36,8 @@ def _arrays(items):
 
 
 def resample_indices(n, resamples=RESAMPLES, seed=SEED):
-    """(resamples, n) int64 item indices drawn with replacement (the same for the same arguments)."""
+    """(resamples, n) int64 item indices drawn with replacement (the same for the same
+    arguments)."""
     if resamples < 1:
         raise ValueError(f"bootstrap: resamples={resamples}: must be >= 1")
     return np.random.default_rng([seed, SALT]).integers(0, n, size=(resamples, n))

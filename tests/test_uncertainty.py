@@ -46,7 +46,8 @@ def test_paired_difference_of_identical_rows_is_zero_and_of_shifted_rows_the_shi
     data = np.random.default_rng(1).uniform(size=40)
     assert u.difference(data, data, np.mean) == {"value": 0.0, "lo": 0.0, "hi": 0.0}
     shifted = u.difference(data + 0.1, data, np.mean)  # paired: the item noise cancels
-    assert shifted == {"value": pytest.approx(0.1), "lo": pytest.approx(0.1), "hi": pytest.approx(0.1)}
+    assert shifted == {"value": pytest.approx(0.1), "lo": pytest.approx(0.1),
+                       "hi": pytest.approx(0.1)}
     unpaired_width = u.mean_interval(data)["hi"] - u.mean_interval(data)["lo"]
     assert unpaired_width > 0.1
     with pytest.raises(ValueError, match="the rows hold 40 and 39 items"):
@@ -109,8 +110,8 @@ def test_fcn_intervals_recompute_from_the_summed_confusion_of_resampled_images()
     for metric in ("per_pixel_acc", "per_class_acc", "class_iou"):
         assert intervals[metric]["value"] == pytest.approx(total[metric])
         assert intervals[metric]["lo"] <= total[metric] <= intervals[metric]["hi"]
-    np.testing.assert_allclose(fcn_metrics(images.sum(0)), [total["per_pixel_acc"],
-                                                            total["per_class_acc"], total["class_iou"]])
+    np.testing.assert_allclose(fcn_metrics(images.sum(0)), [
+        total["per_pixel_acc"], total["per_class_acc"], total["class_iou"]])
     # one resample by hand: the metrics of the summed matrix of the drawn images
     index = u.resample_indices(12, 1, seed=0)[0]
     one = fcn_intervals(images, resamples=1)

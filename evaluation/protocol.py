@@ -24,6 +24,7 @@ import numpy as np
 from evaluation import metrics
 from evaluation.inception import FLAG, INPUT_SIZE, InceptionRunner, WeightsError, load_inception
 from evaluation.methods import person_inputs, stack_examples
+from evaluation.uncertainty import inception_score_interval
 from models.pretrained import check_weights_file
 from training.config import ConfigError
 from training.progress import ProgressBar
@@ -163,6 +164,7 @@ class Accumulator:
     def __init__(self, runner, with_ssim):
         self.runner, self.with_ssim = runner, with_ssim
         self.probs, self.features, self.ssim_sum, self.count = [], [], 0.0, 0
+        self.ssim_values = []  # per pair, in pair order: what the bootstrap resamples
 
     def add(self, images, targets=None):
         """``images`` uint8 (N, S, S, 3); ``targets`` their SSIM references (uint8) or None."""
@@ -171,7 +173,9 @@ class Accumulator:
             self.probs.append(probs.astype(np.float32))
             self.features.append(features.astype(np.float32))
         if self.with_ssim:
-            self.ssim_sum += sum(metrics.ssim(a, b, SSIM_DATA_RANGE) for a, b in zip(images, targets))
+            values = [metrics.ssim(a, b, SSIM_DATA_RANGE) for a, b in zip(images, targets)]
+            self.ssim_values += values
+            self.ssim_sum += sum(values)
         self.count += len(images)
 
     def result(self, real_features, splits):
@@ -185,8 +189,10 @@ class Accumulator:
             out["is_mean"], out["is_std"] = metrics.inception_score(probs, splits)
             out["fid"] = metrics.fid(features, real_features)
             out["kid_mean"], out["kid_std"] = metrics.kid(features, real_features)
+            out["is_interval"] = inception_score_interval(probs, splits)
         if self.with_ssim:
             out["ssim"] = self.ssim_sum / self.count
+            out["ssim_per_pair"] = self.ssim_values
         return out
 
 

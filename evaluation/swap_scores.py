@@ -163,6 +163,14 @@ def _cached(path, provenance, overwrite):
         raise
 
 
+def complete(saved):
+    """Whether a cached result can be reused: it exists and keeps the per-pair values that the
+    intervals resample (a file written before they were kept is recomputed: same provenance,
+    same numbers, more kept)."""
+    return saved is not None and all("ssim_per_pair" in scores for scores in
+                                     saved["outputs"].values() if scores.get("ssim") is not None)
+
+
 def score(item, data, classifier, *, overwrite=False, progress_stream=None):
     """(result, path, reused) of one Scorable under the protocol (module doc)."""
     base = json.loads(json.dumps({**item.provenance, "image_size": item.image_size,
@@ -175,13 +183,13 @@ def score(item, data, classifier, *, overwrite=False, progress_stream=None):
 
     provenance, path = target(True)
     saved = _cached(path, provenance, overwrite)
-    if saved is not None:
+    if complete(saved):
         return saved, path, True
     runner = classifier.runner()
     if runner is None:
         provenance, path = target(False)
         saved = _cached(path, provenance, overwrite)
-        if saved is not None:
+        if complete(saved):
             return saved, path, True
     start = time.perf_counter()
     method = item.make()

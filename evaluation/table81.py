@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import os
-import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,6 +23,7 @@ from absl import flags as absl_flags  # noqa: E402
 
 from evaluation.fcn_score import (fcn_score, image_confusions, intervals,  # noqa: E402
                                   read_fcn_config, read_run_config)
+from evaluation.plan import SEED_FOLDER  # noqa: E402
 from evaluation.scores import fcn_metrics  # noqa: E402
 from evaluation.uncertainty import RESAMPLES, SEED as BOOTSTRAP_SEED  # noqa: E402
 from evaluation.uncertainty import ordering, over_seeds, seeds_text, signed, text  # noqa: E402
@@ -47,7 +47,6 @@ THESIS = {
                    "oracle": (0.86, 0.45, 0.37)},
 }
 ORDERING = ("gan", "vanilla", "long", "nest")  # the thesis: each row scores below the next
-SEED_FOLDER = re.compile(r"(?P<base>.+)-seed(?P<seed>[0-9]+)")  # evaluation.reproduce --seeds=K
 RUN_SETTINGS = ("variant", "M", "N", "share_weights", "image_size", "ngf", "ndf", "n_blocks",
                 "batch_size", "epochs", "max_steps", "data_dir")
 FCN_SETTINGS = ("label_set", "image_size", "width", "fc_width", "upsampling", "backbone_weights",

@@ -111,6 +111,63 @@ def per_pair_intervals(scores, suffix="_per_pair", **kwargs):
             for key, values in scores.items() if key.endswith(suffix) and values}
 
 
+def _entropy(p):
+    return -(p * np.log(np.where(p > 0, p, 1.0))).sum(-1)
+
+
+def inception_score_interval(probs, splits=10, *, resamples=RESAMPLES, seed=SEED, level=LEVEL,
+                             block=250):
+    """The IS of ``metrics.inception_score`` (mean over ``splits`` chunks in order) and its
+    interval, the images resampled within each chunk (a stratified bootstrap: every resample keeps
+    the chunk sizes). Each chunk's IS is exp(H(p(y)) - mean H(p(y|x))) (the KL to the marginal is
+    the cross-entropy minus the entropy), so a resample costs one weighted sum of the chunk's
+    rows: ``block`` resamples at a time as a matrix product."""
+    p = np.asarray(probs, np.float64)
+    n = len(p)
+    if p.ndim != 2 or not 1 <= splits <= n:
+        raise ValueError(f"inception_score_interval: {p.shape} probabilities, {splits} splits")
+    entropy = _entropy(p)
+    rng = np.random.default_rng([seed, SALT, splits])
+    point, samples = 0.0, np.zeros(resamples)
+    for i in range(splits):
+        chunk = slice(i * n // splits, (i + 1) * n // splits)
+        part, h = p[chunk], entropy[chunk]
+        m = len(part)
+        point += np.exp(_entropy(part.mean(0)) - h.mean()) / splits
+        counts = rng.multinomial(m, np.full(m, 1.0 / m), size=resamples)
+        for start in range(0, resamples, block):
+            weights = counts[start:start + block] / m
+            samples[start:start + block] += np.exp(_entropy(weights @ part) - weights @ h) / splits
+    return _interval([point], samples[:, None], level)[0]
+
+
+PER_PAIR, INTERVAL = "_per_pair", "_interval"
+
+
+def score_intervals(scores):
+    """{metric: interval} of one output's score dict: the ``<metric>_interval`` it holds (IS,
+    computed where the probabilities were) and the mean of every ``<metric>_per_pair`` list."""
+    if not scores:
+        return {}
+    held = {k[:-len(INTERVAL)]: v for k, v in scores.items() if k.endswith(INTERVAL) and v}
+    return {**held, **per_pair_intervals(scores, PER_PAIR)}
+
+
+def numbers(scores):
+    """A score dict without its per-pair lists and intervals (what a table row shows)."""
+    if scores is None:
+        return None
+    return {k: v for k, v in scores.items() if not k.endswith((PER_PAIR, INTERVAL))}
+
+
+def seed_summary(score_dicts):
+    """{key: ``over_seeds``} of every number in the score dicts of several seeds."""
+    dicts = [d for d in score_dicts if d]
+    keys = [k for k in (dicts[0] if dicts else {}) if not k.endswith((PER_PAIR, INTERVAL))]
+    return {k: over_seeds(d.get(k) for d in dicts) for k in keys
+            if all(isinstance(d.get(k), (int, float, type(None))) for d in dicts)}
+
+
 def over_seeds(values):
     """{"mean", "std", "n"} of one number from several seeds; std with n - 1 in the
     denominator (None for a single seed); missing values (None) are left out."""

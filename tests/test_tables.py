@@ -7,6 +7,7 @@ peaked and image-dependent (IS > 1); everything runs eagerly (tracing costs more
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ import pytest
 
 from datasets.persons.deepfashion import load_person_set
 from datasets.pipeline import read_image, resize, to_unit_range
-from evaluation import figures, metrics, plan, protocol, swap_scores, table82, table83
+from evaluation import figures, metrics, plan, protocol, swap_scores, table82, table83, uncertainty
 from evaluation.baselines import PoissonBlending
 from evaluation.inception import InceptionRunner, load_inception
 from evaluation.methods import person_batch
@@ -147,7 +148,8 @@ def test_table83_end_to_end_reuse_and_refusal(repro, synthetic_persons, inceptio
     with eagerly():
         table, paths = table83.run_command(fv, **QUIET)
     root = repro / "table8.3-tiny"
-    assert paths == {ext: str(root / f"table83.{ext}") for ext in ("md", "csv", "json")}
+    assert paths == {**{ext: str(root / f"table83.{ext}") for ext in ("md", "csv", "json")},
+                     "orderings_csv": str(root / "table83_orderings.csv")}
     md = open(paths["md"]).read()
     for thesis in ("2.47 ± 0.11", "2.36 ± 0.14", "2.66 ± 0.12", "0.708", "2.85 ± 0.12", "0.717"):
         assert thesis in md
@@ -177,6 +179,29 @@ def test_table83_end_to_end_reuse_and_refusal(repro, synthetic_persons, inceptio
     assert full["condition"]["images"] == full["reference"]["images"] == PAIRS
     for side in ("reference", "condition"):
         assert np.isfinite(full[side]["fid"]) and np.isfinite(full[side]["kid_mean"])
+    # the intervals: SSIM from the per-pair values kept in the score file, IS from the images
+    row = table["rows"][2]
+    kept = json.load(open(row["score_file"]))["outputs"]["x_gii"]
+    assert len(kept["ssim_per_pair"]) == PAIRS
+    assert np.mean(kept["ssim_per_pair"]) == pytest.approx(full["condition"]["ssim"], rel=1e-12)
+    assert "ssim_per_pair" not in full["condition"] and "is_interval" not in full["condition"]
+    ssim_ci = row["intervals"]["condition"]["ssim"]
+    assert ssim_ci == uncertainty.mean_interval(kept["ssim_per_pair"])
+    assert ssim_ci["lo"] <= full["condition"]["ssim"] <= ssim_ci["hi"]
+    is_ci = row["intervals"]["reference"]["is"]
+    assert is_ci["value"] == pytest.approx(full["reference"]["is_mean"], rel=1e-9)
+    assert is_ci["lo"] < is_ci["hi"]
+    ssim_cell = f"{full['condition']['ssim']:.3f} [{ssim_ci['lo']:.3f}, {ssim_ci['hi']:.3f}]"
+    full_line = next(line for line in md.splitlines() if line.startswith("| Full Model"))
+    assert full_line.split(" | ")[5] == ssim_cell
+    # I&II < full on SSIM, paired over the same pairs
+    (entry,) = table["orderings"]
+    i_ii = json.load(open(table["rows"][1]["score_file"]))["outputs"]["x_gii"]["ssim_per_pair"]
+    assert entry["seeds"] == 1 and entry["result"]["seeds"][0] == {
+        **uncertainty.difference(np.array(kept["ssim_per_pair"]), np.array(i_ii), np.mean),
+        "verdict": entry["result"]["verdict"]}
+    assert "| Generator I&II < Full Model | SSIM (condition) | " in md
+    assert len(open(paths["orderings_csv"]).read().splitlines()) == 3
 
     def no_inception(*args, **kwargs):
         raise AssertionError("a cached table must not need Inception")
@@ -214,13 +239,37 @@ def test_without_inception_weights_is_na_and_ssim_is_still_computed(repro, tmp_p
     assert table["classifier"] is None and "IS on no classifier" in md
     full = next(line for line in md.splitlines() if line.startswith("| Full Model")).split(" | ")
     assert full[1] == "n/a" and full[3] == "n/a" and full[7:] == ["n/a"] * 3 + ["n/a |"]
-    assert float(full[5]) > 0 and full[6] == "0.717"
+    assert float(full[5].split(" [")[0]) > 0 and full[6] == "0.717"
     note = next(line for line in md.splitlines() if "IS, FID and KID: n/a" in line)
     assert "--inception_weights=PATH" in note and \
         "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5" in note
     ssim = [r["ours"]["condition"]["ssim"] for r in table["rows"][1:]]
     assert all(0 < s < 1 for s in ssim)
     assert all(r["score_file"].endswith("_noinception.json") for r in table["rows"])
+    # two seeds of the full model (here the same weights): mean ± std over seeds, paired per seed
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "i_ii").symlink_to(repro / "table8.3-tiny" / "swapgan" / "i_ii")
+    shutil.copytree(repro / "table8.3-tiny" / "swapgan" / "full", seeds / "full",
+                    ignore=shutil.ignore_patterns("results"))
+    shutil.copytree(seeds / "full", seeds / "full-seed1")
+    saved = json.load(open(seeds / "full-seed1" / wd.CONFIG_FILE))
+    saved["config"]["seed"] = 1
+    (seeds / "full-seed1" / wd.CONFIG_FILE).write_text(json.dumps(saved))
+    with eagerly():
+        two, paths = table83.table83(
+            str(seeds), out=str(tmp_path / "two"), protocol=swap_scores.Protocol(K, batch_size=4),
+            classifier=protocol.Classifier("imagenet", INCEPTION_SIZE), **QUIET)
+    full = two["rows"][2]
+    first_seed = json.load(open(seeds / "full" / wd.CONFIG_FILE))["config"]["seed"]
+    assert [s["seed"] for s in full["seeds"]] == [first_seed, 1] and full["intervals"] is None
+    assert full["ours"]["condition"]["ssim"] == pytest.approx(ssim[1]) and \
+        full["std"]["condition"]["ssim"] == 0.0
+    md = open(paths["md"]).read()
+    assert f"| {ssim[1]:.3f} ± 0.000 (2 seeds) | 0.717 |" in md
+    assert two["rows"][0]["ours"] is None and two["orderings"][0]["seeds"] == 1
+    lines = open(paths["csv"]).read().splitlines()
+    assert len(lines) == 1 + 1 + 1 + 3 and lines[3].startswith("full,\"I,II,III\",mean,2,")
 
 
 # --- Table 8.2 ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from evaluation import uncertainty as u
+from evaluation.metrics import inception_score
 from evaluation.scores import fcn_intervals, fcn_metrics, fcn_scores
 
 
@@ -121,3 +122,20 @@ def test_fcn_intervals_recompute_from_the_summed_confusion_of_resampled_images()
     assert fcn_intervals(perfect)["per_pixel_acc"] == {"value": pytest.approx(1.0),
                                                         "lo": pytest.approx(1.0),
                                                         "hi": pytest.approx(1.0)}
+
+
+def test_the_inception_score_interval_has_the_point_of_the_published_formula():
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(60, 7)) * 3
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    interval = u.inception_score_interval(probs, splits=3, resamples=300)
+    assert interval["value"] == pytest.approx(inception_score(probs, splits=3)[0], rel=1e-12)
+    assert 1.0 < interval["lo"] < interval["value"] < interval["hi"] < 7.0
+    assert interval == u.inception_score_interval(probs, splits=3, resamples=300, block=7)
+    same = np.tile(probs[:1], (20, 1))  # one image repeated: every resample is the same set, IS 1
+    assert u.inception_score_interval(same, splits=2) == {
+        "value": pytest.approx(1.0), "lo": pytest.approx(1.0), "hi": pytest.approx(1.0)}
+    # one-hot rows of K classes, each class once per chunk: IS K, and a resample can only lose
+    one_hot = np.tile(np.eye(5), (4, 1))
+    result = u.inception_score_interval(one_hot, splits=4, resamples=200)
+    assert result["value"] == pytest.approx(5.0) and 1.0 < result["lo"] < result["hi"] < 5.0

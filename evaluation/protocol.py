@@ -12,7 +12,8 @@ files), fed to Inception at once and compared with their SSIM targets, so only t
 outputs are kept (float32 probabilities and pool features, about 0.4 GB for 34,300 images).
 
 SSIM: ``metrics.ssim`` (Gaussian window sigma 1.5, population covariances, over RGB) of the uint8
-images with data_range 255.
+images with data_range 255; the per-pair values are kept (in pair order) for the bootstrap
+intervals of ``evaluation.uncertainty``, as is IS's interval, computed here from the probabilities.
 """
 import collections
 import concurrent.futures

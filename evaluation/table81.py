@@ -8,8 +8,16 @@ Under each --runs folder the four workdirs are found by name (gan/, vanilla/, lo
 no folder has that name, by the variant their config.json records (it must then be unique). Each is
 scored with ``evaluation.fcn_score`` at its newest checkpoint (earlier scores of the same provenance
 are reused), the Oracle row scores the real test photos, and Markdown, CSV and JSON go to --out
-(default <--runs>/results/): table81.md, table81.csv, table81.json, rewritten on each call (they
-only collect the score files, which are never overwritten silently). Missing rows show "-".
+(default <--runs>/results/): table81.md, table81.csv, table81.json and table81_orderings.csv,
+rewritten on each call (they only collect the score files, which are never overwritten silently).
+Missing rows show "-".
+
+Uncertainty (docs/uncertainty.md): each number has a 95% bootstrap interval over the test images
+(``evaluation.uncertainty``; resampled images scored from the sum of their confusion matrices).
+A row may have several seeds: beside its workdir, the folders <name>-seed<N> that
+``evaluation.reproduce --seeds=K`` trains; the table then shows the mean ± std over the seeds
+and lists each seed's intervals. The thesis's ordering GAN < Vanilla < Long < Nest is tested
+between neighbouring rows, paired over the same test images, seed i against seed i.
 """
 import csv
 import io

@@ -11,8 +11,14 @@ reference head pasted (the test-phase result), IS-condition the IS of X_GII (G_I
 reconstruction of the condition person, as generated: no head pasted), SSIM that of X_GII against
 the condition image X_c (8-bit images, data range 255). A variant without G_II has no X_GII: "-".
 FID and KID of both against the real test images are extra columns. table83.{md,csv,json} go to
---out (default <--runs>/results/), rewritten on each call; scores are cached in each run's
-results/ (``evaluation.swap_scores``).
+--out (default <--runs>/results/), with table83_orderings.csv, rewritten on each call; scores are
+cached in each run's results/ (``evaluation.swap_scores``).
+
+Uncertainty (docs/uncertainty.md): SSIM (and any per-pair metric a score file keeps as
+``<metric>_per_pair``) gets a 95% bootstrap interval over the protocol's pairs, IS one over its
+images; a variant's seeds are its workdir and the <name>-seed<N> folders beside it (mean ± std
+over seeds); the thesis's "I&II < full model on SSIM" (ORDERINGS) is tested paired over the same
+pairs, seed by seed.
 """
 import csv
 import io

@@ -274,7 +274,7 @@ def test_without_inception_weights_is_na_and_ssim_is_still_computed(repro, tmp_p
 
 # --- Table 8.2 ---------------------------------------------------------------------------------
 
-def test_table82_end_to_end_and_a_missing_viton(repro, synthetic_persons, inception_file):
+def test_table82_end_to_end_and_a_missing_viton(repro, synthetic_persons, inception_file, tmp_path):
     fv = _planned("8.2", repro, synthetic_persons, inception_file)
     with eagerly():
         table, paths = table82.run_command(fv, **QUIET)
@@ -298,6 +298,28 @@ def test_table82_end_to_end_and_a_missing_viton(repro, synthetic_persons, incept
                                              person_batch(test, pairs[:, 1], S))
         direct = _direct(poisson, inception_file)
     assert table["rows"][0]["ours"]["is_mean"] == pytest.approx(direct["is_mean"], rel=1e-4)
+    swapgan = table["rows"][3]
+    ci = swapgan["intervals"]["is"]
+    assert ci["value"] == pytest.approx(swapgan["ours"]["is_mean"], rel=1e-9) and ci["lo"] < ci["hi"]
+    assert f"{swapgan['ours']['is_std']:.2f} [{ci['lo']:.2f}, {ci['hi']:.2f}] |" in md
+    assert csv_lines[4].startswith(f"swapgan,{swapgan['seeds'][0]['seed']},1,")
+    # a second SwapGAN seed beside the first (here the same weights): mean ± std over seeds
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "full").symlink_to(root / "swapgan" / "full")
+    shutil.copytree(root / "swapgan" / "full", seeds / "full-seed1",
+                    ignore=shutil.ignore_patterns("results"))
+    with eagerly():
+        two, two_paths = table82.table82(
+            str(seeds / "full"), str(root / "viton"), out=str(tmp_path / "two"),
+            protocol=swap_scores.protocol_from_flags(fv),
+            classifier=swap_scores.classifier_from_flags(fv), **QUIET)
+    pair = two["rows"][3]
+    assert len(pair["seeds"]) == 2 and pair["intervals"] is None and pair["std"]["is_mean"] == 0.0
+    assert pair["ours"]["is_mean"] == pytest.approx(swapgan["ours"]["is_mean"])
+    assert f"| SwapGAN | {swapgan['ours']['is_mean']:.2f} ± 0.00 (2 seeds) |" in open(
+        two_paths["md"]).read()
+    assert len(open(two_paths["csv"]).read().splitlines()) == 1 + 4 + 2
     fv.viton = str(root / "no-viton")
     without, _ = table82.run_command(fv, **QUIET)
     assert without["rows"][2]["ours"] is None and all(r["reused"] for r in without["rows"] if r["ours"])

@@ -81,13 +81,14 @@ def _train(name, trainer, preset, workdir, extra, overrides, seeds=1):
 
 
 def seed_workdirs(workdir):
-    """[workdir, its seed siblings <workdir>-seed<N> in the order of N] (those that exist;
-    ``workdir`` itself always first)."""
+    """[workdir, then its seed siblings <workdir>-seed<N> that hold a run (a config.json), in the
+    order of N]."""
     parent, base = os.path.split(os.path.normpath(workdir))
     found = []
     for name in os.listdir(parent or ".") if os.path.isdir(parent or ".") else ():
         match = SEED_FOLDER.fullmatch(name)
-        if match and match["base"] == base and os.path.isdir(os.path.join(parent, name)):
+        if match and match["base"] == base and \
+                os.path.isfile(os.path.join(parent, name, wd.CONFIG_FILE)):
             found.append((int(match["seed"]), os.path.join(parent, name)))
     return [workdir] + [w for _, w in sorted(found)]
 

@@ -31,10 +31,11 @@ from absl import flags as absl_flags  # noqa: E402
 
 from evaluation.fcn_score import (fcn_score, image_confusions, intervals,  # noqa: E402
                                   read_fcn_config, read_run_config)
-from evaluation.plan import SEED_FOLDER  # noqa: E402
+from evaluation.plan import SEED_FOLDER, seed_workdirs  # noqa: E402
 from evaluation.scores import fcn_metrics  # noqa: E402
 from evaluation.uncertainty import RESAMPLES, SEED as BOOTSTRAP_SEED  # noqa: E402
-from evaluation.uncertainty import ordering, over_seeds, seeds_text, signed, text  # noqa: E402
+from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering, ordering_csv_rows,  # noqa: E402
+                                    ordering_markdown, over_seeds, seeds_text, text)
 from flags.common import AutoBooleanFlag, run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
 from training.config import ConfigError  # noqa: E402
@@ -91,25 +92,16 @@ def find_runs(runs_dir):
 
 
 def find_seed_runs(runs_dir):
-    """{variant: [workdir, ...]}: the row's run as ``find_runs`` finds it (seed 0 of
-    ``evaluation.reproduce --seeds=K``), then the folders <variant>-seed<N> in the order of N;
-    ConfigError for a seed folder holding another variant."""
-    found = find_runs(runs_dir)
+    """{variant: [workdir, ...]}: the row's run as ``find_runs`` finds it (seed 0), then its seed
+    folders <name>-seed<N> (``evaluation.reproduce --seeds=K``), which must hold that variant."""
     out = {}
-    for variant, _ in VARIANT_ROWS:
-        extra = []
-        for name in os.listdir(runs_dir):
-            match = SEED_FOLDER.fullmatch(name)
-            workdir = os.path.join(runs_dir, name)
-            if not match or match["base"] != variant or \
-                    not os.path.isfile(os.path.join(workdir, wd.CONFIG_FILE)):
-                continue
-            recorded = read_run_config(workdir).variant
-            if recorded != variant:
-                raise ConfigError(f"--runs={runs_dir}: {name}/ holds a --variant={recorded} run; "
-                                  "rename it so that each folder is named after its variant")
-            extra.append((int(match["seed"]), workdir))
-        out[variant] = ([found[variant]] if found[variant] else []) + [w for _, w in sorted(extra)]
+    for variant, workdir in find_runs(runs_dir).items():
+        out[variant] = seed_workdirs(workdir) if workdir else []
+        for seed_dir in out[variant][1:]:
+            if (recorded := read_run_config(seed_dir).variant) != variant:
+                raise ConfigError(f"--runs={runs_dir}: {os.path.basename(seed_dir)}/ holds a "
+                                  f"--variant={recorded} run; rename it so that each folder is "
+                                  "named after its variant")
     return out
 
 
@@ -271,29 +263,10 @@ def markdown(table):
     for dataset, title in DATASETS:
         part = table["datasets"].get(dataset)
         if part:
-            lines += _ordering_lines(part, title) + _settings_lines(part, title)
+            lines += [f"## {title}: the thesis's ordering GAN < Vanilla < Long < Nest", ""]
+            lines += ordering_markdown(part["orderings"], dict(ROWS), dict(METRICS))
+            lines += _settings_lines(part, title)
     return "\n".join(lines)
-
-
-def _ordering_lines(part, title):
-    lines = [f"## {title}: the thesis's ordering GAN < Vanilla < Long < Nest", "",
-             "| Ordering | Metric | Difference (higher - lower) [95% interval], per seed | "
-             "Holds in | Verdict |", "|---|---|---|---|---|"]
-    labels = dict(ROWS)
-    for entry in part["orderings"]:
-        name = f"{labels[entry['lower']]} < {labels[entry['higher']]}"
-        if entry["metrics"] is None:
-            lines.append(f"| {name} | - | - | - | n/a: {entry['note']} |")
-            continue
-        for metric, metric_label in METRICS:
-            r = entry["metrics"][metric]
-            lines.append(f"| {name} | {metric_label} | "
-                         f"{'; '.join(signed(s) for s in r['seeds'])} | "
-                         f"{r['holds_in']}/{entry['seeds']} seeds | {r['verdict']} |")
-    return lines + ["", "Paired over the same test images (both rows resampled with the same "
-                    "indices), seed i of one row against seed i of the other. Verdict: 'holds' "
-                    "when every seed's interval lies above 0, 'reversed' when every seed's lies "
-                    "below 0, otherwise 'undecided'.", ""]
 
 
 def _settings_lines(part, title):
@@ -373,26 +346,13 @@ def csv_text(table):
 
 
 def orderings_csv(table):
-    """One line per dataset, ordering, metric and seed (the paired difference higher - lower and
-    its interval), then one 'all' line with the mean over seeds and the verdict."""
+    """``uncertainty.ordering_csv_rows`` of each dataset, the dataset first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["dataset", "lower", "higher", "metric", "seed", "difference", "lo", "hi",
-                     "verdict", "holds_in", "seeds", "note"])
+    writer.writerow(["dataset"] + ORDERING_CSV_HEAD)
     for dataset, _ in DATASETS:
-        part = table["datasets"].get(dataset)
-        for entry in (part or {}).get("orderings", []):
-            names = [dataset, entry["lower"], entry["higher"]]
-            if entry["metrics"] is None:
-                writer.writerow(names + ["", "", "", "", "", "n/a", "", 0, entry["note"]])
-                continue
-            for metric, _ in METRICS:
-                r = entry["metrics"][metric]
-                for i, s in enumerate(r["seeds"]):
-                    writer.writerow(names + [metric, i, f"{s['value']:.4f}", f"{s['lo']:.4f}",
-                                             f"{s['hi']:.4f}", s["verdict"], "", "", ""])
-                writer.writerow(names + [metric, "all", f"{r['mean']['mean']:.4f}", "", "",
-                                         r["verdict"], r["holds_in"], entry["seeds"], ""])
+        part = table["datasets"].get(dataset) or {}
+        writer.writerows([dataset] + r for r in ordering_csv_rows(part.get("orderings", []), 4))
     return buffer.getvalue()
 
 

@@ -36,7 +36,8 @@ from evaluation.plan import SEED_FOLDER, seed_workdirs  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
 from evaluation.uncertainty import PER_PAIR, RESAMPLES, numbers, ordering  # noqa: E402
 from evaluation.uncertainty import SEED as BOOTSTRAP_SEED  # noqa: E402
-from evaluation.uncertainty import score_intervals, seed_summary, seeds_text, signed  # noqa: E402
+from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering_csv_rows,  # noqa: E402
+                                    ordering_markdown, score_intervals, seed_summary, seeds_text)
 from evaluation.uncertainty import text as interval_text  # noqa: E402
 from flags.common import run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
@@ -181,8 +182,8 @@ def orderings(kept):
     seed and the verdict."""
     out = []
     for lower, higher, side, metric in ORDERINGS:
-        entry = {"lower": lower, "higher": higher, "side": side, "metric": metric, "seeds": 0,
-                 "result": None, "note": None}
+        entry = {"lower": lower, "higher": higher, "side": side, "seeds": 0, "metrics": None,
+                 "note": None}
         values = [[(s.get(side) or {}).get(metric + PER_PAIR) for s in kept.get(key, [])]
                   for key in (lower, higher)]
         if not values[0] or not values[1]:
@@ -190,9 +191,9 @@ def orderings(kept):
         elif any(v is None for v in values[0] + values[1]):
             entry["note"] = f"a run has no per-pair {metric}"
         else:
-            entry["result"] = ordering([np.asarray(v) for v in values[0]],
-                                       [np.asarray(v) for v in values[1]], np.mean)
-            entry["seeds"] = len(entry["result"]["seeds"])
+            result = ordering([np.asarray(v) for v in values[0]],
+                              [np.asarray(v) for v in values[1]], np.mean)
+            entry.update(metrics={metric: result}, seeds=len(result["seeds"]))
         out.append(entry)
     return out
 
@@ -248,7 +249,10 @@ def markdown(table):
               f"the 95% interval from {RESAMPLES} bootstrap resamples (SSIM: of the protocol's "
               "pairs; IS: of the images within each split); several seeds: the mean over the "
               "seeds ± their std (each seed's intervals below). FID and KID: no interval.", ""]
-    lines += _ordering_lines(table) + ss.notes_lines(table)
+    lines += ["## The thesis's orderings", ""] + ordering_markdown(
+        table["orderings"], {v: label for v, _, label in VARIANTS},
+        {metric: f"{metric.upper()} ({side})" for _, _, side, metric in ORDERINGS}, 3)
+    lines += ss.notes_lines(table)
     for row in table["rows"]:
         if row["ours"] is None:
             continue
@@ -262,27 +266,6 @@ def markdown(table):
             lines.append(f"  - seed {seed['seed']} ({seed['workdir']}, step {seed['step']}): "
                          + (", ".join(found) or "no interval (no per-pair values)"))
     return "\n".join(lines) + "\n"
-
-
-def _ordering_lines(table):
-    labels = {v: label for v, _, label in VARIANTS}
-    lines = ["## The thesis's orderings", "",
-             "| Ordering | Metric | Difference (higher - lower) [95% interval], per seed | "
-             "Holds in | Verdict |", "|---|---|---|---|---|"]
-    for entry in table["orderings"]:
-        name = f"{labels[entry['lower']]} < {labels[entry['higher']]}"
-        metric = f"{entry['metric'].upper() if entry['metric'] == 'ssim' else entry['metric']}" \
-                 f" ({entry['side']})"
-        r = entry["result"]
-        if r is None:
-            lines.append(f"| {name} | {metric} | - | - | n/a: {entry['note']} |")
-        else:
-            lines.append(f"| {name} | {metric} | {'; '.join(signed(x, 3) for x in r['seeds'])} | "
-                         f"{r['holds_in']}/{entry['seeds']} seeds | {r['verdict']} |")
-    return lines + ["", "Paired over the same protocol pairs (both rows resampled with the same "
-                    "indices), seed i of one row against seed i of the other. Verdict: 'holds' "
-                    "when every seed's interval lies above 0, 'reversed' when every seed's lies "
-                    "below 0, otherwise 'undecided'.", ""]
 
 
 UNCERTAIN = (("reference", "is"), ("condition", "is"), ("condition", "ssim"))  # CSV columns
@@ -330,23 +313,9 @@ def csv_text(table):
 
 
 def orderings_csv(table):
-    """One line per ordering and seed (the paired difference higher - lower and its interval),
-    then one 'all' line with the mean over seeds and the verdict."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["lower", "higher", "side", "metric", "seed", "difference", "lo", "hi",
-                     "verdict", "holds_in", "seeds", "note"])
-    for entry in table["orderings"]:
-        names = [entry["lower"], entry["higher"], entry["side"], entry["metric"]]
-        r = entry["result"]
-        if r is None:
-            writer.writerow(names + ["", "", "", "", "n/a", "", 0, entry["note"]])
-            continue
-        for i, x in enumerate(r["seeds"]):
-            writer.writerow(names + [i, f"{x['value']:.6f}", f"{x['lo']:.6f}", f"{x['hi']:.6f}",
-                                     x["verdict"], "", "", ""])
-        writer.writerow(names + ["all", f"{r['mean']['mean']:.6f}", "", "", r["verdict"],
-                                 r["holds_in"], entry["seeds"], ""])
+    writer.writerows([ORDERING_CSV_HEAD] + ordering_csv_rows(table["orderings"]))
     return buffer.getvalue()
 
 

@@ -247,3 +247,50 @@ def seeds_text(summary, digits=2):
     if summary["std"] is None:
         return f"{summary['mean']:.{digits}f}"
     return f"{summary['mean']:.{digits}f} ± {summary['std']:.{digits}f} ({summary['n']} seeds)"
+
+
+# --- orderings in the table files ---------------------------------------------------------------
+# An ordering entry: {"lower", "higher": row keys, "seeds": seeds compared, "note": why not
+# compared (or None), "metrics": {metric: ``ordering`` result} or None}.
+
+ORDERING_HEAD = ["| Ordering | Metric | Difference (higher - lower) [95% interval], per seed | "
+                 "Holds in | Verdict |", "|---|---|---|---|---|"]
+ORDERING_NOTE = ("Paired over the same test items (both rows resampled with the same indices), "
+                 "seed i of one row against seed i of the other. Verdict: 'holds' when every "
+                 "seed's interval lies above 0, 'reversed' when every seed's lies below 0, "
+                 "otherwise 'undecided'.")
+ORDERING_CSV_HEAD = ["lower", "higher", "metric", "seed", "difference", "lo", "hi", "verdict",
+                     "holds_in", "seeds", "note"]
+
+
+def ordering_markdown(entries, row_labels, metric_labels, digits=2):
+    """Markdown lines: a table with one line per ordering and metric, then the note."""
+    lines = list(ORDERING_HEAD)
+    for entry in entries:
+        name = f"{row_labels[entry['lower']]} < {row_labels[entry['higher']]}"
+        if entry["metrics"] is None:
+            lines.append(f"| {name} | - | - | - | n/a: {entry['note']} |")
+            continue
+        for metric, r in entry["metrics"].items():
+            lines.append(f"| {name} | {metric_labels.get(metric, metric)} | "
+                         f"{'; '.join(signed(x, digits) for x in r['seeds'])} | "
+                         f"{r['holds_in']}/{entry['seeds']} seeds | {r['verdict']} |")
+    return lines + ["", ORDERING_NOTE, ""]
+
+
+def ordering_csv_rows(entries, digits=6):
+    """CSV rows (ORDERING_CSV_HEAD): per ordering and metric one row per seed (the difference
+    and its interval), then an 'all' row (mean difference over seeds, verdict, seeds where it
+    holds); an ordering not compared gives one 'n/a' row with the note."""
+    rows = []
+    for entry in entries:
+        names = [entry["lower"], entry["higher"]]
+        if entry["metrics"] is None:
+            rows.append(names + ["", "", "", "", "", "n/a", "", 0, entry["note"]])
+            continue
+        for metric, r in entry["metrics"].items():
+            rows += [names + [metric, i] + [f"{x[k]:.{digits}f}" for k in ("value", "lo", "hi")]
+                     + [x["verdict"], "", "", ""] for i, x in enumerate(r["seeds"])]
+            rows.append(names + [metric, "all", f"{r['mean']['mean']:.{digits}f}", "", "",
+                                 r["verdict"], r["holds_in"], entry["seeds"], ""])
+    return rows

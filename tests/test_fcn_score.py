@@ -222,6 +222,7 @@ def test_table81_refuses_what_it_cannot_use(workdirs, tmp_path):
     _copy_run(run, tmp_path / "wrong" / "gan")
     with pytest.raises(ConfigError, match="gan/ holds a --variant=long run"):
         find_runs(str(tmp_path / "wrong"))
+    _copy_run(run, tmp_path / "seeds" / "nest", variant="nest")
     _copy_run(run, tmp_path / "seeds" / "nest-seed1", seed=1)
     with pytest.raises(ConfigError, match="nest-seed1/ holds a --variant=long run"):
         find_seed_runs(str(tmp_path / "seeds"))

@@ -64,8 +64,9 @@ def test_seeds_train_every_row_k_times_beside_the_seed_0_workdir(tmp_path):
                                       "table"]
     with pytest.raises(ConfigError, match=r"--seeds=0: must be >= 1"):
         planner.plan_table("8.3", "tiny", str(tmp_path), seeds=0)
-    for name in ("long", "long-seed2", "long-seed10", "long-seedx", "longer-seed1"):
-        os.makedirs(tmp_path / "runs" / name)
+    for name in ("long", "long-seed2", "long-seed10", "long-seedx", "longer-seed1", "long-seed3"):
+        fake_run(str(tmp_path / "runs" / name), "cycle", 1, 1)
+    os.remove(tmp_path / "runs" / "long-seed3" / "config.json")  # not a run (yet)
     assert planner.seed_workdirs(str(tmp_path / "runs" / "long")) == [
         str(tmp_path / "runs" / n) for n in ("long", "long-seed2", "long-seed10")]
 

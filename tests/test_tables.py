@@ -197,9 +197,9 @@ def test_table83_end_to_end_reuse_and_refusal(repro, synthetic_persons, inceptio
     # I&II < full on SSIM, paired over the same pairs
     (entry,) = table["orderings"]
     i_ii = json.load(open(table["rows"][1]["score_file"]))["outputs"]["x_gii"]["ssim_per_pair"]
-    assert entry["seeds"] == 1 and entry["result"]["seeds"][0] == {
+    assert entry["seeds"] == 1 and entry["metrics"]["ssim"]["seeds"][0] == {
         **uncertainty.difference(np.array(kept["ssim_per_pair"]), np.array(i_ii), np.mean),
-        "verdict": entry["result"]["verdict"]}
+        "verdict": entry["metrics"]["ssim"]["verdict"]}
     assert "| Generator I&II < Full Model | SSIM (condition) | " in md
     assert len(open(paths["orderings_csv"]).read().splitlines()) == 3
 

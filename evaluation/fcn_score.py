@@ -8,7 +8,9 @@ run's --image_size (the whole map resized like a training input, no crop); the g
 quantised to 8 bits (what a saved result holds), resized to the FCN's --image_size if that differs,
 and segmented by the FCN; the predicted ids are scored against the ground-truth ids at the FCN's
 size (label colours -> ids by nearest palette colour, then nearest-neighbour resizing) with ONE
-confusion matrix over the whole test set (``evaluation.scores``). ``--oracle`` segments the real test
+confusion matrix over the whole test set (``evaluation.scores``), the sum of the per-image matrices
+that the file also keeps, so that a bootstrap over the test images (``evaluation.uncertainty``)
+gives each number its 95% interval. ``--oracle`` segments the real test
 photos instead. The test data default to the run's own --dataset/--data_dir (the FCN's for the
 Oracle).
 
@@ -37,7 +39,8 @@ from training.config import FCNConfig  # noqa: E402
 from training.fcn_trainer import build_fcn  # noqa: E402
 from datasets.labels import get_label_set  # noqa: E402
 from evaluation.restore import checkpoint_path, load_cycle_generators, restore_networks  # noqa: E402
-from evaluation.scores import confusion_matrix, fcn_scores  # noqa: E402
+from evaluation.scores import confusion_matrix, fcn_intervals, fcn_scores  # noqa: E402
+from evaluation.uncertainty import text  # noqa: E402
 from flags.common import AutoBooleanFlag, run_main  # noqa: E402
 from models.cycle import apply_chain  # noqa: E402
 from training import workdir as wd  # noqa: E402
@@ -49,6 +52,7 @@ from training.progress import ProgressBar  # noqa: E402
 
 # The evaluated workdir itself: its results/ move with it, so a moved run keeps its scores.
 MOVABLE = frozenset({"run"})
+IMAGE_CONFUSIONS = "image_confusions"  # per image, each row-major flattened
 
 
 def label_to_photo_chain(direction):
@@ -186,7 +190,7 @@ def compute(fcn_config, fcn_model, test, chain=None, run_image_size=None, *, bat
     batches = evaluation_batches(test, label_set, batch_size=batch_size, ids_size=size,
                                  **({"photo_size": size} if chain is None
                                     else {"label_image_size": run_image_size}))
-    confusion = np.zeros((label_set.num_classes,) * 2, np.int64)
+    per_image = []  # one confusion matrix per test image: what the bootstrap resamples
     progress = ProgressBar(len(test), 0, 1, stream=progress_stream)
     done = 0
     for batch in batches:
@@ -194,12 +198,28 @@ def compute(fcn_config, fcn_model, test, chain=None, run_image_size=None, *, bat
         if n < batch_size:  # pad the last batch: one shape, one compilation
             images = tf.concat([images, tf.repeat(images[-1:], batch_size - n, axis=0)], 0)
         predicted = segment(images).numpy()[:n]
-        confusion += confusion_matrix(batch["ids"].numpy(), predicted, label_set.num_classes,
-                                      label_set.ignore_id)
+        per_image += [confusion_matrix(ids, p, label_set.num_classes, label_set.ignore_id)
+                      for ids, p in zip(batch["ids"].numpy(), predicted)]
         done += n
         progress.update(done, force=done == len(test))
     progress.close()
-    return fcn_scores(confusion, label_set.class_names)
+    per_image = np.stack(per_image)
+    return {**fcn_scores(per_image.sum(0), label_set.class_names),
+            IMAGE_CONFUSIONS: per_image.reshape(len(per_image), -1).tolist()}
+
+
+def image_confusions(scores):
+    """(N, K, K) per-test-image confusion matrices of a scores dict (None in a file written
+    before they were kept)."""
+    if IMAGE_CONFUSIONS not in scores:
+        return None
+    k = len(scores["class_names"])
+    return np.asarray(scores[IMAGE_CONFUSIONS], np.int64).reshape(-1, k, k)
+
+
+def intervals(scores, **bootstrap_args):
+    """{metric: 95% interval} of a scores dict, resampling its test images."""
+    return fcn_intervals(image_confusions(scores), **bootstrap_args)
 
 
 def fcn_score(fcn, run=None, *, step=None, fcn_step=None, oracle=False, dataset=None,
@@ -208,15 +228,18 @@ def fcn_score(fcn, run=None, *, step=None, fcn_step=None, oracle=False, dataset=
     """Scores a run (or the Oracle); returns (result dict, path of its JSON, reused: bool).
 
     result: {'provenance': {...}, 'scores': {per_pixel_acc, per_class_acc, class_iou, class_acc,
-    class_ious, absent_classes, num_pixels, confusion, class_names}, 'seconds', 'written'}.
+    class_ious, absent_classes, num_pixels, confusion, class_names, image_confusions},
+    'seconds', 'written'}.
     """
     if batch_size < 1:
         raise ConfigError(f"--batch_size={batch_size}: must be >= 1")
     provenance, path, fcn_config, test = plan(fcn, run, step=step, fcn_step=fcn_step, oracle=oracle,
                                               dataset=dataset, data_dir=data_dir)
     saved = cached(path, provenance, overwrite)
-    if saved is not None:
+    if saved is not None and IMAGE_CONFUSIONS in saved["scores"]:
         return saved, path, True
+    # (a file of the same provenance written before per-image matrices were kept is recomputed:
+    # the same numbers plus what the intervals need)
     start = time.perf_counter()
     _, fcn_model, _ = load_fcn(fcn, provenance["fcn_step"])
     chain = run_size = None
@@ -236,9 +259,11 @@ def summary(result, path, reused):
     s = result["scores"]
     absent = f"; classes absent from the test labels (score 0): {', '.join(s['absent_classes'])}" \
         if s["absent_classes"] else ""
-    return (f"per-pixel acc {s['per_pixel_acc']:.3f}, per-class acc {s['per_class_acc']:.3f}, "
-            f"class IoU {s['class_iou']:.3f} over {result['provenance']['test_images']} test images"
-            f"{absent}\n{'reused ' if reused else 'wrote '}{path}")
+    ci = intervals(s)
+    return (f"per-pixel acc {text(ci['per_pixel_acc'], 3)}, per-class acc "
+            f"{text(ci['per_class_acc'], 3)}, class IoU {text(ci['class_iou'], 3)} over "
+            f"{result['provenance']['test_images']} test images (95% bootstrap intervals over "
+            f"the test images){absent}\n{'reused ' if reused else 'wrote '}{path}")
 
 
 def define_flags(fv=absl_flags.FLAGS):

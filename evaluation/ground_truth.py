@@ -30,7 +30,8 @@ TRUTH_MASK = "target or reference person mask"
 NO_TRUTH = ("DeepFashion has no image of a reference wearing another person's clothes; the "
             "ground truth exists only for the synthetic persons (--dataset=synthetic)")
 TRUTH_HEAD = ("GT SSIM (in-mask)", "GT PSNR dB (in-mask)", "GT L1 (in-mask)")
-TRUTH_CSV = ("gt_ssim", "gt_psnr", "gt_l1", "gt_pairs")
+TRUTH_CSV = ("gt_ssim", "gt_ssim_lo", "gt_ssim_hi", "gt_psnr", "gt_psnr_lo", "gt_psnr_hi", "gt_l1",
+             "gt_l1_lo", "gt_l1_hi", "gt_pairs")
 # Targets kept in memory, so that the methods of one table render each pair once (the small
 # preset's 5,000 pairs at 64 px take 80 MB); beyond it, targets are rendered again.
 CACHE_BYTES = 256 * 2 ** 20
@@ -105,6 +106,21 @@ class Scores:
 
 # --- the tables' GT columns ----------------------------------------------------------------------
 
+def flat(scores):
+    """An output's scores with its ground truth as flat keys: ``gt_<metric>`` (the mean over pairs),
+    ``gt_<metric>_per_pair`` (the list, in pair order) and ``gt_pairs``, so that bootstrap intervals
+    and means over seeds (``evaluation.uncertainty``) treat them as any other per-pair metric."""
+    truth = (scores or {}).get("ground_truth")
+    if not truth:
+        return scores
+    out = {k: v for k, v in scores.items() if k != "ground_truth"}
+    for metric in TRUTH_METRICS:
+        out[f"gt_{metric}"] = truth[metric]
+        out[f"gt_{metric}_per_pair"] = truth["per_pair"][metric]
+    out["gt_pairs"] = truth["pairs"]
+    return out
+
+
 def summary(scores):
     """An output's scores without the per-pair ground-truth lists (they stay in the score file)."""
     if not scores or "ground_truth" not in scores:
@@ -113,25 +129,40 @@ def summary(scores):
                                        if k != "per_pair"}}
 
 
-def _number(value, digits):
-    return f"{value:.{digits}f}"
+DIGITS = {"ssim": 3, "psnr": 2, "l1": 4}
 
 
-def truth_cells(table, scores):
-    """The GT SSIM, PSNR and L1 cells of one output's scores (None: no run, '-')."""
-    if scores is None:
+def truth_cells(table, ours, intervals=None, std=None):
+    """The GT SSIM, PSNR and L1 cells of a row's flat numbers (``flat``): the mean, with its 95%
+    interval (one seed) or ± its std over seeds; '-' without a run, 'n/a' without ground truth."""
+    if ours is None:
         return ["-"] * 3
-    truth = scores.get("ground_truth")
-    if not table["ground_truth"]["available"] or truth is None:
+    if not table["ground_truth"]["available"] or ours.get("gt_ssim") is None:
         return ["n/a"] * 3
-    return [_number(truth["ssim"], 3), _number(truth["psnr"], 2), _number(truth["l1"], 4)]
+    cells = []
+    for metric in TRUTH_METRICS:
+        key, digits = f"gt_{metric}", DIGITS[metric]
+        cell = f"{ours[key]:.{digits}f}"
+        ci = (intervals or {}).get(key)
+        if ci:
+            cell += f" [{ci['lo']:.{digits}f}, {ci['hi']:.{digits}f}]"
+        elif (std or {}).get(key) is not None:
+            cell += f" ± {std[key]:.{digits}f}"
+        cells.append(cell)
+    return cells
 
 
-def truth_csv(scores):
-    """The TRUTH_CSV values of one output's scores ('' where there are none)."""
-    truth = (scores or {}).get("ground_truth") or {}
-    return ["" if truth.get(k) is None else f"{truth[k]:.6g}" if k != "pairs" else str(truth[k])
-            for k in ("ssim", "psnr", "l1", "pairs")]
+def truth_csv(ours, intervals=None):
+    """The TRUTH_CSV values of a row's flat numbers ('' where there are none)."""
+    ours, intervals = ours or {}, intervals or {}
+    values = []
+    for metric in TRUTH_METRICS:
+        key = f"gt_{metric}"
+        ci = intervals.get(key) or {}
+        values += ["" if ours.get(key) is None else f"{ours[key]:.6g}",
+                   "" if ci.get("lo") is None else f"{ci['lo']:.6g}",
+                   "" if ci.get("hi") is None else f"{ci['hi']:.6g}"]
+    return values + ["" if ours.get("gt_pairs") is None else str(ours["gt_pairs"])]
 
 
 def truth_note(table):

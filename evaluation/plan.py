@@ -6,11 +6,16 @@ runs, which resume and refuse changed settings on their own; the last step write
 reusing cached scores. Reproducing a table is therefore running the plan's commands in order,
 skipping the finished ones, and rerunning the reproduction continues where it stopped.
 
+With --seeds=K every trained row is trained K times: seed 0 in the row's usual workdir, so that runs
+made without --seeds stay valid, and seed i in ``<workdir>-seed<i>`` with ``--seed=i``; the table
+steps find the seed folders by that name.
+
 Presets are flagfiles shipped in ``evaluation/presets/<preset>/<trainer>.flags``; extra flags given
 per trainer come after them on the command line and so override them.
 """
 import dataclasses
 import os
+import re
 import shlex
 import sys
 
@@ -24,6 +29,7 @@ MODULES = {"cycle": "training.cycle", "fcn": "evaluation.fcn", "swapgan": "train
            "viton": "training.viton"}
 CYCLE_ROWS = (("gan", []), ("vanilla", []), ("long", ["--M=2"]), ("nest", ["--M=2"]))
 SWAP_ROWS = (("i_iii", "I,III"), ("i_ii", "I,II"), ("full", "I,II,III"))
+SEED_FOLDER = re.compile(r"(?P<base>.+)-seed(?P<seed>[0-9]+)")  # seed i > 0 of a row's workdir
 DEFAULT_DATA = {"8.1": "data/facades", "8.2": "data/synthetic-persons", "8.3": "data/synthetic-persons"}
 
 
@@ -62,16 +68,38 @@ def _table(name, module, preset, table, args, overrides):
     return Step(name, module, (*preset_args, *args, *overrides.get("table", ())))
 
 
-def _train(name, trainer, preset, workdir, extra, overrides):
-    args = (f"--flagfile={preset_file(preset, trainer)}", *extra, *overrides.get(trainer, ()),
-            f"--workdir={workdir}")
-    return Step(name, MODULES[trainer], args, workdir)
+def _train(name, trainer, preset, workdir, extra, overrides, seeds=1):
+    """The training steps of one row: seed 0 in ``workdir`` (the preset's seed), seed i > 0 in
+    ``workdir``-seed<i> with --seed=i (after the overrides, so it wins)."""
+    steps = []
+    for seed in range(seeds):
+        suffix, seed_args = (f"-seed{seed}", (f"--seed={seed}",)) if seed else ("", ())
+        args = (f"--flagfile={preset_file(preset, trainer)}", *extra, *overrides.get(trainer, ()),
+                *seed_args, f"--workdir={workdir}{suffix}")
+        steps.append(Step(name + suffix, MODULES[trainer], args, workdir + suffix))
+    return steps
 
 
-def plan_table(table, preset, out, data_dir=None, overrides=None, swap_dataset=None):
-    """The steps reproducing ``table`` with ``preset`` under ``out``/table<table>-<preset>/."""
+def seed_workdirs(workdir):
+    """[workdir, then its seed siblings <workdir>-seed<N> that hold a run (a config.json), in the
+    order of N]."""
+    parent, base = os.path.split(os.path.normpath(workdir))
+    found = []
+    for name in os.listdir(parent or ".") if os.path.isdir(parent or ".") else ():
+        match = SEED_FOLDER.fullmatch(name)
+        if match and match["base"] == base and \
+                os.path.isfile(os.path.join(parent, name, wd.CONFIG_FILE)):
+            found.append((int(match["seed"]), os.path.join(parent, name)))
+    return [workdir] + [w for _, w in sorted(found)]
+
+
+def plan_table(table, preset, out, data_dir=None, overrides=None, swap_dataset=None, seeds=1):
+    """The steps reproducing ``table`` with ``preset`` under ``out``/table<table>-<preset>/, each
+    trained row ``seeds`` times (``_train``; the FCN, the measuring instrument, once)."""
     if table not in TABLES:
         raise ConfigError(f"--table={table}: must be one of {', '.join(TABLES)}")
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"--seeds={seeds}: must be >= 1")
     overrides = {k: tuple(shlex.split(v)) if isinstance(v, str) else tuple(v)
                  for k, v in (overrides or {}).items()}
     name = os.path.basename(os.path.normpath(preset)) if os.path.isdir(preset) else preset
@@ -82,10 +110,10 @@ def plan_table(table, preset, out, data_dir=None, overrides=None, swap_dataset=N
         data = ["--dataset=unpaired", f"--data_dir={data_dir}"]
         fcn = os.path.join(root, "fcn-facades")
         runs = os.path.join(root, "facades")
-        steps.append(_train("fcn-facades", "fcn", preset, fcn, data, overrides))
+        steps += _train("fcn-facades", "fcn", preset, fcn, data, overrides)
         for variant, extra in CYCLE_ROWS:
-            steps.append(_train(f"facades/{variant}", "cycle", preset, os.path.join(runs, variant),
-                                [f"--variant={variant}", *extra, *data], overrides))
+            steps += _train(f"facades/{variant}", "cycle", preset, os.path.join(runs, variant),
+                            [f"--variant={variant}", *extra, *data], overrides, seeds)
         steps.append(_table("table", "evaluation.table81", preset, table,
                             (f"--fcn={fcn}", f"--runs={runs}", f"--out={root}"), overrides))
         return root, steps
@@ -97,14 +125,14 @@ def plan_table(table, preset, out, data_dir=None, overrides=None, swap_dataset=N
     runs = os.path.join(root, "swapgan")
     rows = SWAP_ROWS if table == "8.3" else SWAP_ROWS[-1:]
     for row, generators in rows:
-        steps.append(_train(f"swapgan/{row}", "swapgan", preset, os.path.join(runs, row),
-                            [f"--generators={generators}", *data], overrides))
+        steps += _train(f"swapgan/{row}", "swapgan", preset, os.path.join(runs, row),
+                        [f"--generators={generators}", *data], overrides, seeds)
     if table == "8.3":
         steps.append(_table("table", "evaluation.table83", preset, table,
                             (f"--runs={runs}", f"--out={root}"), overrides))
     else:
         viton = os.path.join(root, "viton")
-        steps.append(_train("viton", "viton", preset, viton, data, overrides))
+        steps += _train("viton", "viton", preset, viton, data, overrides, seeds)
         steps.append(_table("table", "evaluation.table82", preset, table, (
             f"--swapgan={os.path.join(runs, 'full')}", f"--viton={viton}", f"--data_dir={data_dir}",
             f"--dataset={dataset}", f"--out={root}"), overrides))

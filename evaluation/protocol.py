@@ -12,7 +12,8 @@ files), fed to Inception at once and compared with their SSIM targets, so only t
 outputs are kept (float32 probabilities and pool features, about 0.4 GB for 34,300 images).
 
 SSIM: ``metrics.ssim`` (Gaussian window sigma 1.5, population covariances, over RGB) of the uint8
-images with data_range 255.
+images with data_range 255; the per-pair values are kept (in pair order) for the bootstrap
+intervals of ``evaluation.uncertainty``, as is IS's interval, computed here from the probabilities.
 
 Ground truth (beyond the thesis; synthetic persons only): with a ``ground_truth.GroundTruth``,
 the swap outputs are also scored against each pair's rendered target, per pair.
@@ -29,6 +30,7 @@ from evaluation import metrics
 from evaluation.inception import FLAG, INPUT_SIZE, InceptionRunner, WeightsError, load_inception
 from evaluation.inception_graph import GraphRunner, load_inception_graph
 from evaluation.methods import person_inputs, stack_examples
+from evaluation.uncertainty import inception_score_interval
 from models.pretrained import check_weights_file
 from training.config import ConfigError
 from training.progress import ProgressBar
@@ -198,6 +200,7 @@ class Accumulator:
         self.runner, self.with_ssim = runner, with_ssim
         self.probs, self.features, self.ssim_sum, self.count = [], [], 0.0, 0
         self.truth = gt.Scores() if with_truth else None
+        self.ssim_values = []  # per pair, in pair order: what the bootstrap resamples
 
     def add(self, images, targets=None, truth=None):
         """``images`` uint8 (N, S, S, 3); ``targets`` their SSIM references (uint8) or None;
@@ -209,7 +212,9 @@ class Accumulator:
             self.probs.append(probs.astype(np.float32))
             self.features.append(features.astype(np.float32))
         if self.with_ssim:
-            self.ssim_sum += sum(metrics.ssim(a, b, SSIM_DATA_RANGE) for a, b in zip(images, targets))
+            values = [metrics.ssim(a, b, SSIM_DATA_RANGE) for a, b in zip(images, targets)]
+            self.ssim_values += values
+            self.ssim_sum += sum(values)
         self.count += len(images)
 
     def result(self, real_features, splits):
@@ -223,8 +228,10 @@ class Accumulator:
             out["is_mean"], out["is_std"] = metrics.inception_score(probs, splits)
             out["fid"] = metrics.fid(features, real_features)
             out["kid_mean"], out["kid_std"] = metrics.kid(features, real_features)
+            out["is_interval"] = inception_score_interval(probs, splits)
         if self.with_ssim:
             out["ssim"] = self.ssim_sum / self.count
+            out["ssim_per_pair"] = self.ssim_values
         if self.truth is not None:
             out["ground_truth"] = self.truth.result()
         return out

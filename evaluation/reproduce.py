@@ -2,6 +2,7 @@
 
     python -m evaluation.reproduce --table=8.1 --preset=small --data_dir=../shared/data/facades
     python -m evaluation.reproduce --table=8.3 --preset=tiny --dry_run
+    python -m evaluation.reproduce --table=8.1 --preset=small --seeds=3
 
 It prints the plan first (each step's command, what is already done, and an estimate of its time
 on this machine from a short measured warm-up: the real command on a scratch workdir, stopped
@@ -91,9 +92,10 @@ def describe(step):
 
 
 def reproduce(table, preset, out, data_dir=None, overrides=None, dry_run=False, warmup=True,
-              stream=sys.stdout):
-    root, steps = planner.plan_table(table, preset, out, data_dir, overrides)
-    print(f"Table {table}, preset {preset}: {len(steps)} steps in {root}", file=stream)
+              stream=sys.stdout, seeds=1):
+    root, steps = planner.plan_table(table, preset, out, data_dir, overrides, seeds=seeds)
+    print(f"Table {table}, preset {preset}{f', {seeds} seeds per row' if seeds > 1 else ''}: "
+          f"{len(steps)} steps in {root}", file=stream)
     times = estimates(root, steps, warmup)
     for i, step in enumerate(steps, start=1):
         left = "" if times[step.name] == 0.0 else f"; estimate {planner.duration(times[step.name])}"
@@ -130,7 +132,7 @@ def main(argv):
     fv = absl_flags.FLAGS
     overrides = {t: fv[f"{t}_flags"].value for t in TRAINERS if fv[f"{t}_flags"].value}
     run_main(lambda: reproduce(fv.table, fv.preset, fv.out, fv.data_dir, overrides, fv.dry_run,
-                               fv.warmup), argv)
+                               fv.warmup, seeds=fv.seeds), argv)
 
 
 if __name__ == "__main__":
@@ -143,6 +145,8 @@ if __name__ == "__main__":
                              "8.2/8.3: the DeepFashion layout; default: data/facades or the built-in "
                              "synthetic persons).")
     absl_flags.DEFINE_boolean("dry_run", False, "Print the plan and estimates only.")
+    absl_flags.DEFINE_integer("seeds", 1, "Train each row with this many seeds (seed i > 0 in "
+                              "<workdir>-seed<i>); the tables report mean ± std over seeds.")
     absl_flags.DEFINE_boolean("warmup", True, "Estimate each step's time from a short warm-up.")
     for trainer in TRAINERS:
         absl_flags.DEFINE_string(f"{trainer}_flags", None, f"Extra flags for every {trainer} "

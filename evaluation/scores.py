@@ -14,6 +14,8 @@ pixels labelled ``ignore_id`` (Cityscapes void) are skipped; predictions must be
 """
 import numpy as np
 
+from evaluation.uncertainty import bootstrap
+
 EPS = 1e-12  # as in the reference script
 
 
@@ -70,3 +72,22 @@ def fcn_scores(confusion, class_names):
         "num_pixels": int(hist.sum()),
         "confusion": hist.tolist(),
     }
+
+
+METRICS = ("per_pixel_acc", "per_class_acc", "class_iou")
+
+
+def fcn_metrics(confusion):
+    """The three Table 8.1 numbers of a confusion matrix as a vector (the formulas of
+    ``fcn_scores``, without its checks and lists: the bootstrap calls it a thousand times)."""
+    hist = np.asarray(confusion, dtype=np.float64)
+    diag, rows, cols = np.diag(hist), hist.sum(1), hist.sum(0)
+    return np.array([diag.sum() / (hist.sum() + EPS), (diag / (rows + EPS)).mean(),
+                     (diag / (rows + cols - diag + EPS)).mean()])
+
+
+def fcn_intervals(image_confusions, **bootstrap_args):
+    """{metric: interval} of the three numbers: resampled test images, each resample scored from
+    the sum of its images' confusion matrices (``evaluation.uncertainty.bootstrap``)."""
+    return bootstrap(np.asarray(image_confusions, np.int64),
+                     lambda c: dict(zip(METRICS, fcn_metrics(c.sum(0)))), **bootstrap_args)

@@ -2,7 +2,8 @@
 
 A score file holds the provenance it was computed from (method, run and step, image size, test
 data fingerprint, the pair list's digest, the classifier) and, per output, the images scored,
-IS mean and std, FID, KID mean and std and (X_GII) SSIM. Runs keep theirs in ``<run>/results/``,
+IS mean and std (and its bootstrap interval, ``is_interval``), FID, KID mean and std and (X_GII)
+SSIM with its per-pair values (``ssim_per_pair``, what the tables' intervals resample). Runs keep theirs in ``<run>/results/``,
 the baselines in ``<out>/scores/``; the file name holds the step, the protocol and the classifier,
 so a rerun finds it and reuses it, and a file of the same name computed from something else (data
 changed, another run moved in) is never replaced without ``--overwrite``. A score computed
@@ -177,6 +178,14 @@ def _cached(path, provenance, overwrite):
         raise
 
 
+def complete(saved):
+    """Whether a cached result can be reused: it exists and keeps the per-pair values that the
+    intervals resample (a file written before they were kept is recomputed: same provenance,
+    same numbers, more kept)."""
+    return saved is not None and all("ssim_per_pair" in scores for scores in
+                                     saved["outputs"].values() if scores.get("ssim") is not None)
+
+
 def score(item, data, classifier, *, overwrite=False, progress_stream=None):
     """(result, path, reused) of one Scorable under the protocol (module doc)."""
     base = json.loads(json.dumps({**item.provenance, "image_size": item.image_size,
@@ -189,13 +198,13 @@ def score(item, data, classifier, *, overwrite=False, progress_stream=None):
 
     provenance, path = target(True)
     saved = _cached(path, provenance, overwrite)
-    if saved is not None:
+    if complete(saved):
         return saved, path, True
     runner = classifier.runner()
     if runner is None:
         provenance, path = target(False)
         saved = _cached(path, provenance, overwrite)
-        if saved is not None:
+        if complete(saved):
             return saved, path, True
     start = time.perf_counter()
     method = item.make()

@@ -8,8 +8,16 @@ Under each --runs folder the four workdirs are found by name (gan/, vanilla/, lo
 no folder has that name, by the variant their config.json records (it must then be unique). Each is
 scored with ``evaluation.fcn_score`` at its newest checkpoint (earlier scores of the same provenance
 are reused), the Oracle row scores the real test photos, and Markdown, CSV and JSON go to --out
-(default <--runs>/results/): table81.md, table81.csv, table81.json, rewritten on each call (they
-only collect the score files, which are never overwritten silently). Missing rows show "-".
+(default <--runs>/results/): table81.md, table81.csv, table81.json and table81_orderings.csv,
+rewritten on each call (they only collect the score files, which are never overwritten silently).
+Missing rows show "-".
+
+Uncertainty (docs/uncertainty.md): each number has a 95% bootstrap interval over the test images
+(``evaluation.uncertainty``; resampled images scored from the sum of their confusion matrices).
+A row may have several seeds: beside its workdir, the folders <name>-seed<N> that
+``evaluation.reproduce --seeds=K`` trains; the table then shows the mean ± std over the seeds
+and lists each seed's intervals. The thesis's ordering GAN < Vanilla < Long < Nest is tested
+between neighbouring rows, paired over the same test images, seed i against seed i.
 """
 import csv
 import io
@@ -22,7 +30,13 @@ from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
 from evaluation.charts import bar_chart, table81_bars  # noqa: E402
-from evaluation.fcn_score import fcn_score, read_fcn_config, read_run_config  # noqa: E402
+from evaluation.fcn_score import (fcn_score, image_confusions, intervals,  # noqa: E402
+                                  read_fcn_config, read_run_config)
+from evaluation.plan import SEED_FOLDER, seed_workdirs  # noqa: E402
+from evaluation.scores import fcn_metrics  # noqa: E402
+from evaluation.uncertainty import RESAMPLES, SEED as BOOTSTRAP_SEED  # noqa: E402
+from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering, ordering_csv_rows,  # noqa: E402
+                                    ordering_markdown, over_seeds, seeds_text, text)
 from flags.common import AutoBooleanFlag, run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
 from training.config import ConfigError  # noqa: E402
@@ -42,6 +56,7 @@ THESIS = {
                    "long": (0.54, 0.18, 0.13), "nest": (0.57, 0.20, 0.14),
                    "oracle": (0.86, 0.45, 0.37)},
 }
+ORDERING = ("gan", "vanilla", "long", "nest")  # the thesis: each row scores below the next
 RUN_SETTINGS = ("variant", "M", "N", "share_weights", "image_size", "ngf", "ndf", "n_blocks",
                 "batch_size", "epochs", "max_steps", "data_dir")
 FCN_SETTINGS = ("label_set", "image_size", "width", "fc_width", "upsampling", "backbone_weights",
@@ -68,7 +83,8 @@ def find_runs(runs_dir):
         if variant in cycle:
             raise ConfigError(f"--runs={runs_dir}: {variant}/ holds a --variant={cycle[variant]} "
                               "run; rename it so that each folder is named after its variant")
-        matches = sorted(n for n, v in cycle.items() if v == variant and n not in dict(VARIANT_ROWS))
+        matches = sorted(n for n, v in cycle.items() if v == variant and n not in dict(VARIANT_ROWS)
+                         and not SEED_FOLDER.fullmatch(n))
         if len(matches) > 1:
             raise ConfigError(f"--runs={runs_dir}: several --variant={variant} runs "
                               f"({', '.join(matches)}); name the one for the table {variant}/")
@@ -76,38 +92,103 @@ def find_runs(runs_dir):
     return found
 
 
+def find_seed_runs(runs_dir):
+    """{variant: [workdir, ...]}: the row's run as ``find_runs`` finds it (seed 0), then its seed
+    folders <name>-seed<N> (``evaluation.reproduce --seeds=K``), which must hold that variant."""
+    out = {}
+    for variant, workdir in find_runs(runs_dir).items():
+        out[variant] = seed_workdirs(workdir) if workdir else []
+        for seed_dir in out[variant][1:]:
+            if (recorded := read_run_config(seed_dir).variant) != variant:
+                raise ConfigError(f"--runs={runs_dir}: {os.path.basename(seed_dir)}/ holds a "
+                                  f"--variant={recorded} run; rename it so that each folder is "
+                                  "named after its variant")
+    return out
+
+
 def _settings(config, names):
     values = config.to_dict()
     return {k: values[k] for k in names if k in values}
 
 
+def _seed(fcn, workdir, kind, **score_args):
+    """One scored run (or the Oracle): its numbers, their intervals, and where they came from;
+    and its per-image confusion matrices (for the comparisons, not written)."""
+    result, path, reused = fcn_score(fcn, workdir, oracle=kind == "oracle", **score_args)
+    prov, scores = result["provenance"], result["scores"]
+    entry = {"seed": read_run_config(workdir).seed if workdir else None,
+             "workdir": workdir and os.path.abspath(workdir),
+             "ours": {m: scores[m] for m, _ in METRICS}, "interval": intervals(scores),
+             "score_file": os.path.abspath(path), "reused": reused,
+             "test_images": prov["test_images"], "test_data": prov["test_data"],
+             "absent_classes": scores["absent_classes"], "fcn_step": prov["fcn_step"]}
+    if workdir:
+        entry["step"] = prov["run_step"]
+    return entry, image_confusions(scores)
+
+
+def _row(key, label, label_set, workdirs, fcn, score_args, matrices):
+    """A row: the mean ± std over its seeds, each seed with its interval (module doc)."""
+    row = {"method": key, "label": label, "workdir": workdirs[0] if workdirs else None,
+           "ours": None, "thesis": dict(zip((m for m, _ in METRICS), THESIS[label_set][key]))}
+    if key != "oracle" and not workdirs:
+        return row
+    seeds = []
+    for workdir in workdirs or [None]:
+        entry, matrices_of_seed = _seed(fcn, workdir, key, **score_args)
+        seeds.append(entry)
+        matrices.setdefault(key, []).append(matrices_of_seed)
+    summary = {m: over_seeds(s["ours"][m] for s in seeds) for m, _ in METRICS}
+    first = seeds[0]
+    row.update(ours={m: summary[m]["mean"] for m, _ in METRICS},
+               std={m: summary[m]["std"] for m, _ in METRICS},
+               interval=first["interval"] if len(seeds) == 1 else None, seeds=seeds,
+               score_file=first["score_file"], reused=all(s["reused"] for s in seeds),
+               test_images=first["test_images"], absent_classes=first["absent_classes"])
+    if workdirs:
+        row.update(workdir=first["workdir"], step=first["step"],
+                   settings=_settings(read_run_config(workdirs[0]), RUN_SETTINGS))
+    return row
+
+
+def orderings(rows, matrices):
+    """The thesis's ordering GAN < Vanilla < Long < Nest, neighbour by neighbour: per metric the
+    paired difference (higher - lower) over the same test images, seed i against seed i."""
+    by_key = {r["method"]: r for r in rows}
+    out = []
+    for lower, higher in zip(ORDERING, ORDERING[1:]):
+        entry = {"lower": lower, "higher": higher, "seeds": 0, "metrics": None, "note": None}
+        low, high = by_key[lower].get("seeds") or [], by_key[higher].get("seeds") or []
+        if not low or not high:
+            entry["note"] = "a row has no run"
+        elif len({json.dumps(s["test_data"], sort_keys=True) for s in low + high}) > 1:
+            entry["note"] = "the rows were scored on different test images"
+        else:
+            entry["metrics"] = ordering(matrices[lower], matrices[higher], _fcn_statistic)
+            entry["seeds"] = min(len(low), len(high))
+        out.append(entry)
+    return out
+
+
+def _fcn_statistic(confusions):
+    return dict(zip((m for m, _ in METRICS), fcn_metrics(confusions.sum(0))))
+
+
 def dataset_rows(fcn, runs, *, overwrite=False, jit_compile=False, progress_stream=None):
-    """One dataset's part of the table: the FCN's settings and the five rows, each with our scores
-    (None where the run is missing), the thesis's, and the run's workdir, step and settings."""
+    """One dataset's part of the table: the FCN's settings, the five rows (our mean over seeds,
+    None where the run is missing, with each seed's interval; the thesis's; the runs' workdirs,
+    steps and settings) and the orderings."""
     fcn_config = read_fcn_config(fcn)
-    found = find_runs(runs) if runs else {}
-    rows, fcn_step = [], None
-    for key, label in ROWS:
-        workdir = found.get(key)
-        row = {"method": key, "label": label, "workdir": workdir and os.path.abspath(workdir),
-               "ours": None, "thesis": dict(zip((m for m, _ in METRICS),
-                                                THESIS[fcn_config.label_set][key]))}
-        if key == "oracle" or workdir:
-            result, path, reused = fcn_score(
-                fcn, workdir, oracle=key == "oracle", overwrite=overwrite, jit_compile=jit_compile,
-                progress_stream=progress_stream)
-            prov, scores = result["provenance"], result["scores"]
-            fcn_step = prov["fcn_step"]
-            row.update(ours={m: scores[m] for m, _ in METRICS}, score_file=os.path.abspath(path),
-                       reused=reused, test_images=prov["test_images"],
-                       absent_classes=scores["absent_classes"])
-            if workdir:
-                row.update(step=prov["run_step"],
-                           settings=_settings(read_run_config(workdir), RUN_SETTINGS))
-        rows.append(row)
+    found = find_seed_runs(runs) if runs else {}
+    score_args = dict(overwrite=overwrite, jit_compile=jit_compile, progress_stream=progress_stream)
+    matrices = {}
+    rows = [_row(key, label, fcn_config.label_set, found.get(key, []), fcn, score_args, matrices)
+            for key, label in ROWS]
+    fcn_step = next((r["seeds"][0]["fcn_step"] for r in rows if r.get("seeds")), None)
     return {"fcn": {"workdir": os.path.abspath(fcn), "step": fcn_step,
                     **_settings(fcn_config, FCN_SETTINGS)},
-            "runs": runs and os.path.abspath(runs), "rows": rows}
+            "runs": runs and os.path.abspath(runs), "rows": rows,
+            "orderings": orderings(rows, matrices)}
 
 
 def table81(fcn, runs, *, cityscapes_fcn=None, cityscapes_runs=None, out=None, overwrite=False,
@@ -130,12 +211,16 @@ def table81(fcn, runs, *, cityscapes_fcn=None, cityscapes_runs=None, out=None, o
         table["datasets"][name] = dataset_rows(fcn_dir, runs_dir, overwrite=overwrite,
                                                jit_compile=jit_compile,
                                                progress_stream=progress_stream)
+    table["uncertainty"] = {"interval": "95% percentile bootstrap over the test images",
+                            "resamples": RESAMPLES, "seed": BOOTSTRAP_SEED}
     out = out or os.path.join(runs or fcn, wd.RESULTS_DIR)
     os.makedirs(out, exist_ok=True)
     paths = {ext: os.path.join(out, f"table81.{ext}") for ext in ("md", "csv", "json")}
-    for ext, text in (("md", markdown(table)), ("csv", csv_text(table)),
-                      ("json", json.dumps(table, indent=1) + "\n")):
-        wd._atomic_write(paths[ext], text)
+    paths["orderings_csv"] = os.path.join(out, "table81_orderings.csv")
+    for key, content in (("md", markdown(table)), ("csv", csv_text(table)),
+                         ("json", json.dumps(table, indent=1) + "\n"),
+                         ("orderings_csv", orderings_csv(table))):
+        wd._atomic_write(paths[key], content)
     bar_chart(*table81_bars(table), os.path.join(out, "table81.png"), title="Table 8.1, ours vs thesis")
     return table, paths
 
@@ -144,52 +229,75 @@ def _number(value):
     return "-" if value is None else f"{value:.2f}"
 
 
-def _ours(table, dataset, row_index):
+def _cell(row, metric):
+    """'0.43 [0.40, 0.46]' for one seed (its interval), '0.43 ± 0.02 (3 seeds)' for several."""
+    if row is None or row["ours"] is None:
+        return "-"
+    if row["interval"] is not None:
+        return text(row["interval"][metric])
+    return seeds_text(over_seeds(s["ours"][metric] for s in row["seeds"]))
+
+
+def _row_of(table, dataset, row_index):
     part = table["datasets"].get(dataset)
-    return part["rows"][row_index]["ours"] if part else None
+    return part["rows"][row_index] if part else None
 
 
 def markdown(table):
     """The thesis's layout (both datasets side by side), each cell 'ours (thesis)', then the
-    settings that produced ours."""
+    orderings, each seed's numbers and the settings that produced ours."""
     head = ["Method"] + [f"{d}: {m}" for _, d in DATASETS for _, m in METRICS]
     lines = ["# Table 8.1: FCN-scores of label->photo, ours (thesis)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, (key, label) in enumerate(ROWS):
         cells = [label]
         for dataset, _ in DATASETS:
-            ours = _ours(table, dataset, i)
-            cells += [f"{_number(ours and ours[m])} ({THESIS[dataset][key][j]:.2f})"
+            row = _row_of(table, dataset, i)
+            cells += [f"{_cell(row, m)} ({THESIS[dataset][key][j]:.2f})"
                       for j, (m, _) in enumerate(METRICS)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Ours: one confusion matrix over the whole test set; per-class accuracy and "
               "class IOU average over every class of the label set (a class absent from the test "
-              "labels counts 0). '-': no run found.", ""]
+              "labels counts 0). One seed: the value and its 95% interval [lo, hi] from "
+              f"{RESAMPLES} bootstrap resamples of the test images (each resample scored from the "
+              "sum of its images' confusion matrices); several seeds: mean ± std over the seeds "
+              "(each seed's interval below). '-': no run found.", ""]
     for dataset, title in DATASETS:
         part = table["datasets"].get(dataset)
-        if not part:
-            continue
-        f = part["fcn"]
-        lines += [f"## {title}", "",
-                  f"- FCN: {f['workdir']} at step {f['step']}: {f['image_size']} px, width "
-                  f"{f['width']}, fc {f['fc_width']}, {f['upsampling']} upsampling, backbone "
-                  f"{f['backbone_weights']}, batch {f['batch_size']}, "
-                  f"{_length(f)}; data {f['data_dir']}"]
-        for row in part["rows"]:
-            if row["ours"] is None:
-                lines.append(f"- {row['label']}: no run found under {part['runs'] or '(no --runs)'}")
-            elif row["method"] == "oracle":
-                lines.append(f"- Oracle: the real test photos ({row['test_images']} images) at "
-                             f"{f['image_size']} px")
-            else:
-                s = row["settings"]
-                lines.append(f"- {row['label']}: {row['workdir']} at step {row['step']}: "
-                             f"M={s['M']} N={s['N']}{' shared' if s['share_weights'] else ''}, "
-                             f"{s['image_size']} px, ngf {s['ngf']}, ndf {s['ndf']}, "
-                             f"{s['n_blocks']} blocks, batch {s['batch_size']}, {_length(s)}; "
-                             f"{row['test_images']} test images")
-        lines.append("")
+        if part:
+            lines += [f"## {title}: the thesis's ordering GAN < Vanilla < Long < Nest", ""]
+            lines += ordering_markdown(part["orderings"], dict(ROWS), dict(METRICS))
+            lines += _settings_lines(part, title)
     return "\n".join(lines)
+
+
+def _settings_lines(part, title):
+    f = part["fcn"]
+    lines = [f"## {title}: runs and settings", "",
+             f"- FCN: {f['workdir']} at step {f['step']}: {f['image_size']} px, width "
+             f"{f['width']}, fc {f['fc_width']}, {f['upsampling']} upsampling, backbone "
+             f"{f['backbone_weights']}, batch {f['batch_size']}, "
+             f"{_length(f)}; data {f['data_dir']}"]
+    for row in part["rows"]:
+        if row["ours"] is None:
+            lines.append(f"- {row['label']}: no run found under {part['runs'] or '(no --runs)'}")
+            continue
+        if row["method"] == "oracle":
+            lines.append(f"- Oracle: the real test photos ({row['test_images']} images) at "
+                         f"{f['image_size']} px")
+        else:
+            s = row["settings"]
+            lines.append(f"- {row['label']}: {row['workdir']} at step {row['step']}: "
+                         f"M={s['M']} N={s['N']}{' shared' if s['share_weights'] else ''}, "
+                         f"{s['image_size']} px, ngf {s['ngf']}, ndf {s['ndf']}, "
+                         f"{s['n_blocks']} blocks, batch {s['batch_size']}, {_length(s)}; "
+                         f"{row['test_images']} test images; {len(row['seeds'])} seed(s)")
+        for seed in row["seeds"]:
+            where = "" if seed["workdir"] is None else \
+                f"seed {seed['seed']} ({seed['workdir']}, step {seed['step']}): "
+            lines.append("  - " + where + ", ".join(
+                f"{label} {text(seed['interval'][m])}" for m, label in METRICS))
+    return lines + [""]
 
 
 def _length(settings):
@@ -198,26 +306,55 @@ def _length(settings):
 
 
 def csv_text(table):
-    """One line per dataset and method: ours, the thesis's, and where ours came from."""
+    """One line per dataset and method (ours: the value and its interval for one seed, the mean
+    and std for several), then with several seeds one line per seed; the thesis's numbers and
+    where ours came from."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["dataset", "method"] + [m for m, _ in METRICS]
+    writer.writerow(["dataset", "method", "seed", "seeds"]
+                    + [f"{m}{part}" for m, _ in METRICS for part in ("", "_lo", "_hi", "_std")]
                     + [f"thesis_{m}" for m, _ in METRICS]
-                    + ["workdir", "step", "image_size", "fcn_workdir", "fcn_step", "fcn_image_size"])
+                    + ["workdir", "step", "image_size", "fcn_workdir", "fcn_step",
+                       "fcn_image_size"])
+
+    def number(value):
+        return "" if value is None else f"{value:.4f}"
+
     for dataset, _ in DATASETS:
         part = table["datasets"].get(dataset)
+        fcn = part["fcn"] if part else {}
         for i, (key, _) in enumerate(ROWS):
             row = part["rows"][i] if part else {}
-            ours = row.get("ours") or {}
-            fcn = part["fcn"] if part else {}
+            seeds = row.get("seeds") or []
             size = (row.get("settings") or {}).get("image_size", fcn.get("image_size")
-                                                   if ours and key == "oracle" else "")
-            writer.writerow([dataset, key] + [f"{ours[m]:.4f}" if m in ours else ""
-                                              for m, _ in METRICS]
-                            + list(THESIS[dataset][key])
-                            + [row.get("workdir") or "", row.get("step", ""), size,
-                               fcn.get("workdir", ""), fcn.get("step", ""),
-                               fcn.get("image_size", "")])
+                                                   if seeds and key == "oracle" else "")
+            tail = list(THESIS[dataset][key])
+            where = [fcn.get("workdir", ""), fcn.get("step", ""), fcn.get("image_size", "")]
+            lines = [("mean" if len(seeds) > 1 else (seeds[0]["seed"] if seeds else ""),
+                      row.get("ours") or {}, row.get("std") or {}, row.get("interval") or {},
+                      row.get("workdir") or "", row.get("step", ""))]
+            if len(seeds) > 1:
+                lines += [(s["seed"], s["ours"], {}, s["interval"], s["workdir"], s["step"])
+                          for s in seeds]
+            for seed, ours, std, interval, workdir, step in lines:
+                values = []
+                for m, _ in METRICS:
+                    ci = interval.get(m) or {}
+                    values += [number(ours.get(m)), number(ci.get("lo")), number(ci.get("hi")),
+                               number(std.get(m))]
+                writer.writerow([dataset, key, "" if seed is None else seed, len(seeds)] + values
+                                + tail + [workdir, step, size] + where)
+    return buffer.getvalue()
+
+
+def orderings_csv(table):
+    """``uncertainty.ordering_csv_rows`` of each dataset, the dataset first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["dataset"] + ORDERING_CSV_HEAD)
+    for dataset, _ in DATASETS:
+        part = table["datasets"].get(dataset) or {}
+        writer.writerows([dataset] + r for r in ordering_csv_rows(part.get("orderings", []), 4))
     return buffer.getvalue()
 
 

@@ -12,9 +12,14 @@ whose name heads the column: the thesis used the 2015 TF Inception graph, so onl
 with each other. The VITON row is "-" when --viton is not given or does not exist. Scores are
 cached per method (``evaluation.swap_scores``); table82.{md,csv,json} go to --out (default: the
 SwapGAN runs folder's results/), rewritten on each call.
+
+Uncertainty (docs/uncertainty.md): IS gets a 95% bootstrap interval over its images, any
+per-pair metric one over the pairs; the SwapGAN and VITON rows take the <workdir>-seed<N> folders
+beside --swapgan / --viton as further seeds (mean ± std over seeds).
 """
 import csv
 import io
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,7 +31,12 @@ from evaluation import ground_truth as gt  # noqa: E402
 from evaluation import swap_scores as ss  # noqa: E402
 from evaluation.charts import bar_chart, table82_bars  # noqa: E402
 from evaluation.baselines import TPS_REGULARIZATION, PoissonBlending, TPSWarping  # noqa: E402
+from evaluation.plan import seed_workdirs  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
+from evaluation.uncertainty import RESAMPLES, numbers, score_intervals, seed_summary  # noqa: E402
+from evaluation.uncertainty import SEED as BOOTSTRAP_SEED  # noqa: E402
+from evaluation.uncertainty import seeds_text  # noqa: E402
+from evaluation.uncertainty import text as interval_text  # noqa: E402
 from evaluation.viton_method import VitonMethod  # noqa: E402
 from flags.common import run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
@@ -43,28 +53,68 @@ OUTPUT = {"swapgan": "x_gi_pasted"}  # the scored output of each method (others:
 
 
 def scorables(swapgan, viton, out, swapgan_step=None, viton_step=None):
-    """{method: Scorable or None} and the notes on left-out rows."""
+    """{method: [Scorable, one per seed] (empty for a missing row)} and the notes on left-out
+    rows. A run's seeds are its workdir and the <workdir>-seed<N> beside it
+    (``evaluation.reproduce --seeds=K``); --swapgan_step / --viton_step apply to seed 0."""
     items, notes = {}, []
-    items["swapgan"] = ss.run_scorable("swapgan", swapgan, "swapgan", SwapConfig, SWAP_TRAINER,
-                                       SwapGANMethod.from_workdir, swapgan_step, ss.swapgan_outputs)
-    size = items["swapgan"].image_size
+    items["swapgan"] = [ss.run_scorable("swapgan", w, "swapgan", SwapConfig, SWAP_TRAINER,
+                                        SwapGANMethod.from_workdir, swapgan_step if not i else None,
+                                        ss.swapgan_outputs)
+                        for i, w in enumerate(seed_workdirs(swapgan))]
+    size = items["swapgan"][0].image_size
     folder = os.path.join(out, ss.SCORES_DIR)
-    items["poisson"] = ss.Scorable("poisson", PoissonBlending, size, {"method": "poisson"}, folder,
-                                   f"poisson_{size}px")
-    items["tps"] = ss.Scorable("tps", TPSWarping, size,
-                               {"method": "tps", "regularization": TPS_REGULARIZATION}, folder,
-                               f"tps_{size}px")
+    items["poisson"] = [ss.Scorable("poisson", PoissonBlending, size, {"method": "poisson"}, folder,
+                                    f"poisson_{size}px")]
+    items["tps"] = [ss.Scorable("tps", TPSWarping, size,
+                                {"method": "tps", "regularization": TPS_REGULARIZATION}, folder,
+                                f"tps_{size}px")]
     if viton and os.path.exists(viton):
-        items["viton"] = ss.run_scorable("viton", viton, "viton", VitonConfig, VITON_TRAINER,
-                                         VitonMethod.from_workdir, viton_step)
-        if items["viton"].image_size != size:
-            raise ConfigError(f"--viton={viton}: a {items['viton'].image_size} px run, but the "
-                              f"SwapGAN run is {size} px; the methods are compared at one size")
+        items["viton"] = [ss.run_scorable("viton", w, "viton", VitonConfig, VITON_TRAINER,
+                                          VitonMethod.from_workdir, viton_step if not i else None)
+                          for i, w in enumerate(seed_workdirs(viton))]
+        for item in items["swapgan"][1:] + items["viton"]:
+            if item.image_size != size:
+                raise ConfigError(f"--{'viton' if item.key == 'viton' else 'swapgan'}="
+                                  f"{item.provenance['run']}: a {item.image_size} px run, but the "
+                                  f"SwapGAN run is {size} px; the methods are compared at one size")
     else:
-        items["viton"] = None
+        items["viton"] = []
         notes.append(f"VITON: no run at {viton} (train one with python -m training.viton)"
                      if viton else "VITON: no --viton run given")
     return items, notes
+
+
+def _seeds_of_row(key, items, data, classifier, **score_args):
+    """A row's fields: each seed's numbers and intervals (per-pair lists and intervals are not
+    copied into the table), their mean and std over seeds."""
+    seeds = []
+    for item in items:
+        result, path, reused = ss.score(item, data, classifier, **score_args)
+        scores = gt.flat(result["outputs"][OUTPUT.get(key, "image")])
+        run = item.provenance.get("run")
+        seeds.append({"seed": read_seed(run) if run else None, "workdir": run,
+                      "step": item.provenance.get("step"), "ours": numbers(scores),
+                      "intervals": score_intervals(scores), "score_file": os.path.abspath(path),
+                      "reused": reused, "classifier": result["classifier"],
+                      "counts": result["counts"]})
+    first = seeds[0]
+    fields = {"seeds": seeds, "score_file": first["score_file"], "classifier": first["classifier"],
+              "reused": all(s["reused"] for s in seeds), "counts": first["counts"],
+              "image_size": items[0].image_size}
+    if "run" in items[0].provenance:
+        fields.update(workdir=first["workdir"], step=first["step"],
+                      settings=items[0].provenance["settings"])
+    if len(seeds) == 1:
+        return {**fields, "ours": first["ours"], "intervals": first["intervals"], "std": None}
+    summary = seed_summary(s["ours"] for s in seeds)
+    return {**fields, "intervals": None, "ours": {k: v["mean"] for k, v in summary.items()},
+            "std": {k: v["std"] for k, v in summary.items()}}
+
+
+def read_seed(workdir):
+    """The --seed a run was trained with (from its config.json)."""
+    with open(os.path.join(workdir, wd.CONFIG_FILE), encoding="utf-8") as f:
+        return json.load(f)["config"].get("seed")
 
 
 def table82(swapgan, viton=None, *, dataset=None, data_dir=None, out=None, protocol=None,
@@ -75,29 +125,38 @@ def table82(swapgan, viton=None, *, dataset=None, data_dir=None, out=None, proto
     protocol = protocol or ss.Protocol()
     out = out or os.path.join(os.path.dirname(os.path.abspath(swapgan)), wd.RESULTS_DIR)
     items, notes = scorables(swapgan, viton, out, swapgan_step, viton_step)
-    settings = items["swapgan"].provenance["settings"]
+    settings = items["swapgan"][0].provenance["settings"]
     data = ss.TestData(dataset or settings["dataset"], data_dir or settings["data_dir"], protocol)
     classifier = classifier or ss.proto.Classifier(batch_size=protocol.batch_size)
     rows = []
     for key, label in ROWS:
         row = {"method": key, "label": label, "ours": None,
                "thesis": dict(zip(ss.IS_KEYS, THESIS[key]))}
-        item = items[key]
-        if item is not None:
-            result, path, reused = ss.score(item, data, classifier, overwrite=overwrite,
-                                            progress_stream=progress_stream)
-            ours = gt.summary(result["outputs"][OUTPUT.get(key, "image")])
-            row.update(ours=ours, score_file=os.path.abspath(path), reused=reused,
-                       classifier=result["classifier"], counts=result["counts"],
-                       image_size=item.image_size)
-            if "run" in item.provenance:
-                row.update(workdir=item.provenance["run"], step=item.provenance["step"],
-                           settings=item.provenance["settings"])
+        if items[key]:
+            row.update(_seeds_of_row(key, items[key], data, classifier, overwrite=overwrite,
+                                     progress_stream=progress_stream))
         rows.append(row)
     table = ss.table_header("8.2", rows, data, classifier, notes)
+    table["uncertainty"] = {"interval": "95% percentile bootstrap of the images within each IS "
+                            "split (IS) or of the protocol's pairs (per-pair metrics)",
+                            "resamples": RESAMPLES, "seed": BOOTSTRAP_SEED}
     paths = ss.write_table(out, "table82", markdown(table), csv_text(table), table)
     bar_chart(*table82_bars(table), os.path.join(out, "table82.png"), title="Table 8.2, ours vs thesis")
     return table, paths
+
+
+def spread(row, key, interval, digits, plain):
+    """``plain`` (the value as printed without uncertainty) with ' [lo, hi]' of ``interval`` for
+    one seed, or the mean ± std over several seeds; for a column of any per-pair metric:
+    ``spread(row, "psnr", "psnr", 2, ss.number(ours.get("psnr")))``."""
+    value = (row["ours"] or {}).get(key)
+    if value is None:
+        return plain
+    if row.get("std"):
+        return seeds_text({"mean": value, "std": row["std"].get(key), "n": len(row["seeds"])},
+                          digits)
+    ci = (row.get("intervals") or {}).get(interval)
+    return plain if ci is None else f"{plain} [{ci['lo']:.{digits}f}, {ci['hi']:.{digits}f}]"
 
 
 def markdown(table):
@@ -109,14 +168,18 @@ def markdown(table):
     for row in table["rows"]:
         ours = row["ours"] or {}
         cells = [row["label"],
-                 ss.cell(row, ours.get("is_mean"), ss.pm(ours.get("is_mean"), ours.get("is_std"))),
+                 ss.cell(row, ours.get("is_mean"), spread(
+                     row, "is_mean", "is", 2, ss.pm(ours.get("is_mean"), ours.get("is_std")))),
                  ss.pm(*THESIS[row["method"]]),
                  ss.cell(row, ours.get("fid"), ss.number(ours.get("fid"))),
                  ss.cell(row, ours.get("kid_mean"),
                          ss.pm(ours.get("kid_mean"), ours.get("kid_std"), 4)),
-                 *gt.truth_cells(table, row["ours"])]
+                 *gt.truth_cells(table, row["ours"], row.get("intervals"), row.get("std"))]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += [""] + ss.notes_lines(table)
+    lines += ["", "One seed: IS mean ± std over the splits and in brackets its 95% interval from "
+              f"{RESAMPLES} bootstrap resamples of the images within each split; several seeds "
+              "(SwapGAN, VITON): the mean over the seeds ± their std (each seed's intervals "
+              "below). FID and KID: no interval.", ""] + ss.notes_lines(table)
     for row in table["rows"]:
         if row["ours"] is None:
             continue
@@ -125,7 +188,12 @@ def markdown(table):
         counts = ", ".join(f"{k} {v}" for k, v in sorted(row["counts"].items()))
         lines.append(f"- {row['label']}: {where}; {row['ours']['images']} images"
                      f"{'; ' + counts if counts else ''} ({'reused' if row['reused'] else 'wrote'} "
-                     f"{row['score_file']})")
+                     f"{row['score_file']}); {len(row['seeds'])} seed(s)")
+        if len(row["seeds"]) > 1:
+            for seed in row["seeds"]:
+                found = [f"{m} {interval_text(ci)}" for m, ci in seed["intervals"].items()]
+                lines.append(f"  - seed {seed['seed']} ({seed['workdir']}, step {seed['step']}): "
+                             + (", ".join(found) or "no interval"))
     return "\n".join(lines) + "\n"
 
 
@@ -134,15 +202,24 @@ def csv_text(table):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     keys = ("is_mean", "is_std", "fid", "kid_mean", "kid_std", "images")
-    writer.writerow(["method", *keys, "thesis_is_mean", "thesis_is_std", "workdir", "step",
-                     "image_size", "pairs", "seed", "classifier", *gt.TRUTH_CSV])
+    writer.writerow(["method", "run_seed", "seeds", *keys, "is_lo", "is_hi", "is_mean_seed_std",
+                     "thesis_is_mean", "thesis_is_std", "workdir", "step", "image_size", "pairs",
+                     "seed", "classifier", *gt.TRUTH_CSV])
     protocol = table["data"]["protocol"]
     for row in table["rows"]:
-        ours = row["ours"] or {}
-        writer.writerow([row["method"], *(ss.csv_number(ours.get(k)) for k in keys),
-                         *THESIS[row["method"]], row.get("workdir", ""), row.get("step", ""),
-                         row.get("image_size", ""), protocol["pairs"], protocol["seed"],
-                         row.get("classifier") or "", *gt.truth_csv(row["ours"])])
+        seeds = row.get("seeds") or []
+        lines = [("mean" if len(seeds) > 1 else (seeds[0]["seed"] if seeds else ""), row)]
+        if len(seeds) > 1:
+            lines += [(s["seed"], {**s, "std": None}) for s in seeds]
+        for run_seed, r in lines:
+            ours, ci = r.get("ours") or {}, (r.get("intervals") or {}).get("is") or {}
+            writer.writerow([row["method"], "" if run_seed is None else run_seed, len(seeds),
+                             *(ss.csv_number(ours.get(k)) for k in keys),
+                             ss.csv_number(ci.get("lo")), ss.csv_number(ci.get("hi")),
+                             ss.csv_number((r.get("std") or {}).get("is_mean")),
+                             *THESIS[row["method"]], r.get("workdir") or "", r.get("step") or "",
+                             row.get("image_size", ""), protocol["pairs"], protocol["seed"],
+                             row.get("classifier") or "", *gt.truth_csv(ours, r.get("intervals"))])
     return buffer.getvalue()
 
 

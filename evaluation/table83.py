@@ -11,8 +11,14 @@ reference head pasted (the test-phase result), IS-condition the IS of X_GII (G_I
 reconstruction of the condition person, as generated: no head pasted), SSIM that of X_GII against
 the condition image X_c (8-bit images, data range 255). A variant without G_II has no X_GII: "-".
 FID and KID of both against the real test images are extra columns. table83.{md,csv,json} go to
---out (default <--runs>/results/), rewritten on each call; scores are cached in each run's
-results/ (``evaluation.swap_scores``).
+--out (default <--runs>/results/), with table83_orderings.csv, rewritten on each call; scores are
+cached in each run's results/ (``evaluation.swap_scores``).
+
+Uncertainty (docs/uncertainty.md): SSIM (and any per-pair metric a score file keeps as
+``<metric>_per_pair``) gets a 95% bootstrap interval over the protocol's pairs, IS one over its
+images; a variant's seeds are its workdir and the <name>-seed<N> folders beside it (mean ± std
+over seeds); the thesis's "I&II < full model on SSIM" (ORDERINGS) is tested paired over the same
+pairs, seed by seed.
 """
 import csv
 import io
@@ -23,11 +29,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
+import numpy as np  # noqa: E402
 
 from evaluation import ground_truth as gt  # noqa: E402
 from evaluation import swap_scores as ss  # noqa: E402
 from evaluation.charts import bar_chart, table83_bars  # noqa: E402
+from evaluation.plan import SEED_FOLDER, seed_workdirs  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
+from evaluation.uncertainty import PER_PAIR, RESAMPLES, numbers, ordering  # noqa: E402
+from evaluation.uncertainty import SEED as BOOTSTRAP_SEED  # noqa: E402
+from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering_csv_rows,  # noqa: E402
+                                    ordering_markdown, score_intervals, seed_summary, seeds_text)
+from evaluation.uncertainty import text as interval_text  # noqa: E402
 from flags.common import run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
 from training.config import ConfigError, SwapConfig  # noqa: E402
@@ -39,6 +52,8 @@ VARIANTS = (("i_iii", "I,III", "Generator I&III"), ("i_ii", "I,II", "Generator I
 THESIS = {"i_iii": ((2.47, 0.11), None, None), "i_ii": ((2.36, 0.14), (2.66, 0.12), 0.708),
           "full": ((2.65, 0.09), (2.85, 0.12), 0.717)}
 SIDES = (("reference", "x_gi_pasted"), ("condition", "x_gii"))
+# The thesis's orderings tested pairwise: (lower row, higher row, side, per-pair metric).
+ORDERINGS = (("i_ii", "full", "condition", "ssim"),)
 
 
 def find_runs(runs_dir):
@@ -64,7 +79,8 @@ def find_runs(runs_dir):
                                   f"{generators[variant]} run, not {wanted}; rename it")
             found[variant] = os.path.join(runs_dir, variant)
             continue
-        matches = [n for n, g in generators.items() if g == wanted and n not in names]
+        matches = [n for n, g in generators.items() if g == wanted and n not in names
+                   and not SEED_FOLDER.fullmatch(n)]
         if len(matches) > 1:
             raise ConfigError(f"--runs={runs_dir}: several --generators={wanted} runs "
                               f"({', '.join(matches)}); name the one for the table {variant}/")
@@ -72,10 +88,26 @@ def find_runs(runs_dir):
     return found
 
 
+def find_seed_runs(runs_dir):
+    """{variant: [workdir, ...]}: the variant's run as ``find_runs`` finds it (seed 0), then its
+    seed folders <name>-seed<N> (``evaluation.reproduce --seeds=K``), which must hold the same
+    generator set."""
+    out = {}
+    for (variant, wanted, _), workdir in zip(VARIANTS, find_runs(runs_dir).values()):
+        out[variant] = seed_workdirs(workdir) if workdir else []
+        for seed_dir in out[variant][1:]:
+            with open(os.path.join(seed_dir, wd.CONFIG_FILE), encoding="utf-8") as f:
+                recorded = json.load(f)["config"].get("generators")
+            if recorded != wanted:
+                raise ConfigError(f"--runs={runs_dir}: {os.path.basename(seed_dir)}/ holds a "
+                                  f"--generators={recorded} run, not {wanted}; rename it")
+    return out
+
+
 def _test_data(items, dataset, data_dir, protocol):
     """The test data: --dataset / --data_dir, else the runs' own (which must agree)."""
     own = {(i.provenance["settings"]["dataset"], os.path.abspath(i.provenance["settings"]["data_dir"]))
-           for i in items.values() if i is not None}
+           for i in items if i is not None}
     if not (dataset and data_dir) and len(own) > 1:
         raise ConfigError("the runs were trained on different data (" + "; ".join(
             f"{d} {p}" for d, p in sorted(own)) + "); pass --dataset and --data_dir")
@@ -85,43 +117,106 @@ def _test_data(items, dataset, data_dir, protocol):
 
 def table83(runs, *, dataset=None, data_dir=None, out=None, protocol=None, classifier=None,
             overwrite=False, progress_stream=None):
-    """Scores the ablation runs (reusing cached scores), writes table83.{md,csv,json}; returns
-    (table, paths)."""
+    """Scores the ablation runs, every seed (reusing cached scores), writes
+    table83.{md,csv,json} and table83_orderings.csv; returns (table, paths)."""
     protocol = protocol or ss.Protocol()
-    found = find_runs(runs)
-    items = {v: ss.run_scorable("swapgan", w, "runs", SwapConfig, TRAINER,
-                                SwapGANMethod.from_workdir, outputs=ss.swapgan_outputs)
-             if w else None for v, w in found.items()}
-    data = _test_data(items, dataset, data_dir, protocol)
+    found = find_seed_runs(runs)
+    items = {v: [ss.run_scorable("swapgan", w, "runs", SwapConfig, TRAINER,
+                                 SwapGANMethod.from_workdir, outputs=ss.swapgan_outputs)
+                 for w in workdirs] for v, workdirs in found.items()}
+    data = _test_data([i for seeds in items.values() for i in seeds], dataset, data_dir, protocol)
     classifier = classifier or ss.proto.Classifier(batch_size=protocol.batch_size)
-    rows, notes = [], []
+    rows, notes, kept = [], [], {}
     for variant, generators, label in VARIANTS:
         ref, cond, ssim = THESIS[variant]
         row = {"method": variant, "label": label, "generators": generators, "ours": None,
                "thesis": {"is_reference": ref, "is_condition": cond, "ssim": ssim}}
-        item = items[variant]
-        if item is None:
+        if not items[variant]:
             notes.append(f"{label}: no --generators={generators} run under {runs}")
         else:
-            result, path, reused = ss.score(item, data, classifier, overwrite=overwrite,
-                                            progress_stream=progress_stream)
-            outputs = result["outputs"]
-            row.update(ours={side: gt.summary(outputs.get(key)) for side, key in SIDES},
-                       score_file=os.path.abspath(path), reused=reused,
-                       classifier=result["classifier"], image_size=item.image_size,
-                       workdir=item.provenance["run"], step=item.provenance["step"],
-                       settings=item.provenance["settings"])
+            row.update(_seeds_of_row(items[variant], data, classifier, kept.setdefault(variant, []),
+                                     overwrite=overwrite, progress_stream=progress_stream))
         rows.append(row)
     table = ss.table_header("8.3", rows, data, classifier, notes)
     table["runs"] = os.path.abspath(runs)
+    table["orderings"] = orderings(kept)
+    table["uncertainty"] = {"interval": "95% percentile bootstrap over the protocol's pairs (SSIM "
+                            "and per-pair metrics) or its images within each IS split (IS)",
+                            "resamples": RESAMPLES, "seed": BOOTSTRAP_SEED}
     out = out or os.path.join(runs, wd.RESULTS_DIR)
     bar_chart(*table83_bars(table), os.path.join(out, "table83.png"), title="Table 8.3, ours vs thesis")
-    return table, ss.write_table(out, "table83", markdown(table), csv_text(table), table)
+    paths = ss.write_table(out, "table83", markdown(table), csv_text(table), table)
+    paths["orderings_csv"] = os.path.join(out, "table83_orderings.csv")
+    wd._atomic_write(paths["orderings_csv"], orderings_csv(table))
+    return table, paths
+
+
+def _seeds_of_row(items, data, classifier, kept, **score_args):
+    """A row's fields: each seed's numbers and intervals, their mean (± std over seeds); the
+    per-pair values go to ``kept`` (for the orderings), not into the table."""
+    seeds = []
+    for item in items:
+        result, path, reused = ss.score(item, data, classifier, **score_args)
+        sides = {side: gt.flat(result["outputs"].get(key)) for side, key in SIDES}
+        kept.append(sides)
+        seeds.append({"seed": wd.read_config(item.provenance["run"], SwapConfig, TRAINER).seed,
+                      "workdir": item.provenance["run"], "step": item.provenance["step"],
+                      "ours": {side: numbers(v) for side, v in sides.items()},
+                      "intervals": {side: score_intervals(v) for side, v in sides.items()},
+                      "score_file": os.path.abspath(path), "reused": reused,
+                      "classifier": result["classifier"]})
+    first = seeds[0]
+    fields = {"seeds": seeds, "score_file": first["score_file"],
+              "reused": all(s["reused"] for s in seeds), "classifier": first["classifier"],
+              "image_size": items[0].image_size, "workdir": first["workdir"],
+              "step": first["step"], "settings": items[0].provenance["settings"]}
+    if len(seeds) == 1:
+        return {**fields, "ours": first["ours"], "intervals": first["intervals"], "std": None}
+    summary = {side: seed_summary(s["ours"][side] for s in seeds) if first["ours"][side] else None
+               for side, _ in SIDES}
+    return {**fields, "intervals": None,
+            "ours": {side: v and {k: x["mean"] for k, x in v.items()} for side, v in summary.items()},
+            "std": {side: v and {k: x["std"] for k, x in v.items()} for side, v in summary.items()}}
+
+
+def orderings(kept):
+    """The thesis's orderings (ORDERINGS), paired over the same protocol pairs, seed i against
+    seed i: per ordering the difference (higher - lower) of the metric's mean, its interval per
+    seed and the verdict."""
+    out = []
+    for lower, higher, side, metric in ORDERINGS:
+        entry = {"lower": lower, "higher": higher, "side": side, "seeds": 0, "metrics": None,
+                 "note": None}
+        values = [[(s.get(side) or {}).get(metric + PER_PAIR) for s in kept.get(key, [])]
+                  for key in (lower, higher)]
+        if not values[0] or not values[1]:
+            entry["note"] = "a row has no run"
+        elif any(v is None for v in values[0] + values[1]):
+            entry["note"] = f"a run has no per-pair {metric}"
+        else:
+            result = ordering([np.asarray(v) for v in values[0]],
+                              [np.asarray(v) for v in values[1]], np.mean)
+            entry.update(metrics={metric: result}, seeds=len(result["seeds"]))
+        out.append(entry)
+    return out
 
 
 def _side(row, side):
     """The scores of one side of a row ({} where the row or the side is missing)."""
     return (row["ours"] or {}).get(side) or {}
+
+
+def _spread(row, side, key, interval, digits, plain):
+    """``plain`` (the value as the thesis prints it) with its uncertainty: ' [lo, hi]' of
+    ``interval`` for one seed, or the mean ± std over several seeds."""
+    value = _side(row, side).get(key)
+    if value is None:
+        return plain
+    if row.get("std"):
+        return seeds_text({"mean": value, "std": (row["std"].get(side) or {}).get(key),
+                           "n": len(row["seeds"])}, digits)
+    ci = ((row.get("intervals") or {}).get(side) or {}).get(interval)
+    return plain if ci is None else f"{plain} [{ci['lo']:.{digits}f}, {ci['hi']:.{digits}f}]"
 
 
 def markdown(table):
@@ -135,55 +230,103 @@ def markdown(table):
         ref, cond = _side(row, "reference"), _side(row, "condition")
         thesis = row["thesis"]
         cells = [row["label"]]
-        for scores, theirs in ((ref, thesis["is_reference"]), (cond, thesis["is_condition"])):
+        for side, scores, theirs in (("reference", ref, thesis["is_reference"]),
+                                     ("condition", cond, thesis["is_condition"])):
             present = {"ours": scores or None}
-            cells += [ss.cell(present, scores.get("is_mean"),
-                              ss.pm(scores.get("is_mean"), scores.get("is_std"))),
+            cells += [ss.cell(present, scores.get("is_mean"), _spread(
+                          row, side, "is_mean", "is", 2,
+                          ss.pm(scores.get("is_mean"), scores.get("is_std")))),
                       ss.pm(*(theirs or (None, None)))]
-        cells += [ss.number(cond.get("ssim"), 3), ss.number(thesis["ssim"], 3)]
+        cells += [_spread(row, "condition", "ssim", "ssim", 3, ss.number(cond.get("ssim"), 3)),
+                  ss.number(thesis["ssim"], 3)]
         for scores in (ref, cond):
             present = {"ours": scores or None}
             cells += [ss.cell(present, scores.get("fid"), ss.number(scores.get("fid"))),
                       ss.cell(present, scores.get("kid_mean"),
                               ss.pm(scores.get("kid_mean"), scores.get("kid_std"), 4))]
-        cells += gt.truth_cells(table, (row["ours"] or {}).get("reference"))
+        cells += gt.truth_cells(table, (row["ours"] or {}).get("reference"),
+                                ((row.get("intervals") or {}).get("reference")),
+                                ((row.get("std") or {}).get("reference")))
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "IS-reference: X_GI with the reference head pasted; IS-condition: X_GII, G_II's "
               "reconstruction of the condition person; SSIM: X_GII against the condition image "
               "X_c (Figure 8.17), scikit-image, Gaussian window sigma 1.5, population "
               "covariances, over RGB, 8-bit images with data range 255. '-': the variant has no "
-              "G_II, or no run. GT: the IS-reference image against the ground truth.", ""]
+              "G_II, or no run. GT: the IS-reference image against the ground truth. One seed: IS "
+              "mean ± std over the splits, SSIM, GT, and in brackets "
+              f"the 95% interval from {RESAMPLES} bootstrap resamples (SSIM: of the protocol's "
+              "pairs; IS: of the images within each split); several seeds: the mean over the "
+              "seeds ± their std (each seed's intervals below). FID and KID: no interval.", ""]
+    lines += ["## The thesis's orderings", ""] + ordering_markdown(
+        table["orderings"], {v: label for v, _, label in VARIANTS},
+        {metric: f"{metric.upper()} ({side})" for _, _, side, metric in ORDERINGS}, 3)
     lines += ss.notes_lines(table)
     for row in table["rows"]:
-        if row["ours"] is not None:
-            lines.append(f"- {row['label']}: {row['workdir']} at step {row['step']}, "
-                         f"{ss.describe(row['settings'])}; {row['ours']['reference']['images']} "
-                         f"images ({'reused' if row['reused'] else 'wrote'} {row['score_file']})")
+        if row["ours"] is None:
+            continue
+        lines.append(f"- {row['label']}: {row['workdir']} at step {row['step']}, "
+                     f"{ss.describe(row['settings'])}; {row['ours']['reference']['images']} "
+                     f"images ({'reused' if row['reused'] else 'wrote'} {row['score_file']}); "
+                     f"{len(row['seeds'])} seed(s)")
+        for seed in row["seeds"]:
+            found = [f"{side} {metric} {interval_text(ci, 3)}"
+                     for side, _ in SIDES for metric, ci in (seed["intervals"][side] or {}).items()]
+            lines.append(f"  - seed {seed['seed']} ({seed['workdir']}, step {seed['step']}): "
+                         + (", ".join(found) or "no interval (no per-pair values)"))
     return "\n".join(lines) + "\n"
 
 
+UNCERTAIN = (("reference", "is"), ("condition", "is"), ("condition", "ssim"))  # CSV columns
+
+
 def csv_text(table):
-    """One line per variant: ours (both sides), the thesis's, and where ours came from."""
+    """One line per variant: ours (both sides; for several seeds their mean, then one line per
+    seed), intervals and std over seeds, the thesis's, and where ours came from."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     keys = ("is_mean", "is_std", "fid", "kid_mean", "kid_std")
-    writer.writerow(["method", "generators"] + [f"{k}_{side}" for side, _ in SIDES for k in keys]
-                    + ["ssim", "images", "thesis_is_reference_mean", "thesis_is_reference_std",
+    spread = [f"{metric}_{side}_{part}" for side, metric in UNCERTAIN
+              for part in ("lo", "hi", "seed_std")]
+    writer.writerow(["method", "generators", "run_seed", "seeds"]
+                    + [f"{k}_{side}" for side, _ in SIDES for k in keys]
+                    + ["ssim", "images"] + spread
+                    + ["thesis_is_reference_mean", "thesis_is_reference_std",
                        "thesis_is_condition_mean", "thesis_is_condition_std", "thesis_ssim",
                        "workdir", "step", "image_size", "pairs", "seed", "classifier",
                        *gt.TRUTH_CSV])
     protocol = table["data"]["protocol"]
     for row in table["rows"]:
         t = row["thesis"]
-        writer.writerow([row["method"], row["generators"]]
-                        + [ss.csv_number(_side(row, side).get(k)) for side, _ in SIDES for k in keys]
-                        + [ss.csv_number(_side(row, "condition").get("ssim")),
-                           ss.csv_number(_side(row, "reference").get("images")),
-                           *(t["is_reference"]), *(t["is_condition"] or ("", "")),
-                           "" if t["ssim"] is None else t["ssim"], row.get("workdir", ""),
-                           row.get("step", ""), row.get("image_size", ""), protocol["pairs"],
-                           protocol["seed"], row.get("classifier") or "",
-                           *gt.truth_csv(_side(row, "reference"))])
+        seeds = row.get("seeds") or []
+        lines = [("mean" if len(seeds) > 1 else (seeds[0]["seed"] if seeds else ""), row)]
+        if len(seeds) > 1:
+            lines += [(s["seed"], {**s, "std": None}) for s in seeds]
+        for run_seed, r in lines:
+            values = []
+            for side, metric in UNCERTAIN:
+                ci = ((r.get("intervals") or {}).get(side) or {}).get(metric) or {}
+                std = ((r.get("std") or {}).get(side) or {}).get(
+                    "is_mean" if metric == "is" else metric)
+                values += [ss.csv_number(ci.get("lo")), ss.csv_number(ci.get("hi")),
+                           ss.csv_number(std)]
+            writer.writerow([row["method"], row["generators"], run_seed, len(seeds)]
+                            + [ss.csv_number(_side(r, side).get(k)) for side, _ in SIDES
+                               for k in keys]
+                            + [ss.csv_number(_side(r, "condition").get("ssim")),
+                               ss.csv_number(_side(r, "reference").get("images"))] + values
+                            + [*(t["is_reference"]), *(t["is_condition"] or ("", "")),
+                               "" if t["ssim"] is None else t["ssim"], r.get("workdir", ""),
+                               r.get("step", ""), row.get("image_size", ""), protocol["pairs"],
+                               protocol["seed"], row.get("classifier") or "",
+                               *gt.truth_csv(_side(r, "reference"),
+                                             (r.get("intervals") or {}).get("reference"))])
+    return buffer.getvalue()
+
+
+def orderings_csv(table):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([ORDERING_CSV_HEAD] + ordering_csv_rows(table["orderings"]))
     return buffer.getvalue()
 
 

@@ -14,7 +14,8 @@ from evaluation import fcn_score as fs
 from training import fcn_trainer
 from training.config import FCNConfig
 from evaluation.scores import confusion_matrix, fcn_scores
-from evaluation.table81 import THESIS, find_runs, table81
+from evaluation.table81 import ROWS, THESIS, find_runs, find_seed_runs, table81
+from evaluation.uncertainty import verdict
 from tests.test_fcn_trainer import TINY, tiny_facades
 from training import cycle_trainer
 from training.config import ConfigError, CycleConfig
@@ -66,7 +67,17 @@ def test_scoring_a_run_writes_its_provenance_and_one_confusion_matrix(workdirs):
     assert (prov["run_image_size"], prov["fcn_image_size"], prov["test_images"]) == (32, 64, 5)
     assert prov["data_dir"] == data and prov["label_set"] == "facades"
     assert scores["num_pixels"] == 5 * 64 * 64 == np.sum(scores["confusion"])  # no void in CMP
-    assert scores == fcn_scores(scores["confusion"], scores["class_names"])
+    per_image = fs.image_confusions(scores)
+    assert per_image.shape == (5, 12, 12) and per_image.sum((1, 2)).tolist() == [64 * 64] * 5
+    np.testing.assert_array_equal(per_image.sum(0), scores["confusion"])
+    assert {k: v for k, v in scores.items() if k != "image_confusions"} == fcn_scores(
+        scores["confusion"], scores["class_names"])
+    ci = fs.intervals(scores)
+    for metric in ("per_pixel_acc", "per_class_acc", "class_iou"):
+        assert ci[metric]["value"] == pytest.approx(scores[metric])
+        assert 0 <= ci[metric]["lo"] <= ci[metric]["hi"] <= 1
+    assert f"per-pixel acc {scores['per_pixel_acc']:.3f} [{ci['per_pixel_acc']['lo']:.3f}, " in \
+        fs.summary(result, path, reused)
     assert len(scores["class_ious"]) == 12 and set(scores["absent_classes"]) < set(
         scores["class_names"])
 
@@ -104,6 +115,11 @@ def test_scores_are_reused_and_never_silently_overwritten(workdirs):
     redone, _, reused = fs.fcn_score(fcn, run, overwrite=True, **QUIET)
     assert not reused and redone["scores"] == first["scores"]
     assert json.load(open(path))["provenance"]["data_dir"] == first["provenance"]["data_dir"]
+    older = json.load(open(path))  # written before per-image matrices were kept: recomputed
+    del older["scores"]["image_confusions"]
+    json.dump(older, open(path, "w"))
+    completed, _, reused = fs.fcn_score(fcn, run, **QUIET)
+    assert not reused and completed["scores"] == first["scores"]
 
 
 def test_bad_paths_fail_with_clear_messages(workdirs, tmp_path):
@@ -138,23 +154,56 @@ def test_table81_collects_the_rows_beside_the_thesis(workdirs, tmp_path):
     _copy_run(run, runs / "long")
     _copy_run(run, runs / "nest-lambda1", variant="nest")  # found by its recorded variant
     _copy_run(run, runs / "vanilla", variant="vanilla", M=1, N=1)  # restores g_ab_1, g_ba_1
+    _copy_run(run, runs / "long-seed1", seed=1)  # a second seed (here the same weights)
     os.makedirs(runs / "notes")  # not a workdir: skipped
     assert find_runs(str(runs)) == {"gan": None, "vanilla": str(runs / "vanilla"),
                                     "long": str(runs / "long"), "nest": str(runs / "nest-lambda1")}
+    assert find_seed_runs(str(runs))["long"] == [str(runs / "long"), str(runs / "long-seed1")]
     table, paths = table81(fcn, str(runs), **QUIET)
-    assert paths == {ext: str(runs / "results" / f"table81.{ext}") for ext in ("md", "csv", "json")}
+    assert paths == {**{ext: str(runs / "results" / f"table81.{ext}") for ext in ("md", "csv", "json")},
+                     "orderings_csv": str(runs / "results" / "table81_orderings.csv")}
     rows = {r["method"]: r for r in table["datasets"]["facades"]["rows"]}
     assert rows["gan"]["ours"] is None and rows["long"]["step"] == 2
     assert rows["nest"]["settings"]["variant"] == "nest" and rows["vanilla"]["settings"]["M"] == 1
     assert rows["oracle"]["score_file"].startswith(fcn)
+    # Long: two seeds of equal weights: the mean is each seed's value, the std 0
+    long, nest, vanilla = rows["long"], rows["nest"], rows["vanilla"]
+    assert [s["seed"] for s in long["seeds"]] == [0, 1] and long["interval"] is None
+    assert long["seeds"][0]["ours"] == long["seeds"][1]["ours"] == long["ours"]
+    assert long["std"] == {m: 0.0 for m in long["ours"]}
+    assert long["seeds"][0]["interval"] == long["seeds"][1]["interval"]
+    assert nest["interval"] == nest["seeds"][0]["interval"] and nest["std"]["class_iou"] is None
     md = open(paths["md"]).read()
     assert "| GAN | - (0.32) | - (0.12) | - (0.07) | - (0.50) |" in md
-    ours = rows["long"]["ours"]["per_pixel_acc"]
-    assert f"| Long CycleGAN | {ours:.2f} (0.43) |" in md and "(0.86)" in md
+    ours = long["ours"]["per_pixel_acc"]
+    assert f"| Long CycleGAN | {ours:.2f} ± 0.00 (2 seeds) (0.43) |" in md and "(0.86)" in md
+    ci = vanilla["interval"]["per_pixel_acc"]
+    assert (f"| Vanilla CycleGAN | {vanilla['ours']['per_pixel_acc']:.2f} [{ci['lo']:.2f}, "
+            f"{ci['hi']:.2f}] (0.35) |") in md
     assert "64 px, width 4, fc 256" in md  # the settings that produced ours
+    # the orderings: the paired difference of neighbouring rows, seed by seed
+    orderings = {(o["lower"], o["higher"]): o for o in table["datasets"]["facades"]["orderings"]}
+    assert orderings[("gan", "vanilla")]["metrics"] is None
+    for (lower, higher), o in orderings.items():
+        if o["metrics"] is None:
+            continue
+        assert o["seeds"] == 1
+        for metric, r in o["metrics"].items():
+            expected = rows[higher]["seeds"][0]["ours"][metric] - rows[lower]["seeds"][0]["ours"][metric]
+            assert r["seeds"][0]["value"] == pytest.approx(expected, abs=1e-12)
+            assert r["verdict"] == r["seeds"][0]["verdict"] == verdict(r["seeds"][0])
+            assert f"| {dict(ROWS)[lower]} < {dict(ROWS)[higher]} | " in md
+    assert "| GAN < Vanilla CycleGAN | - | - | - | n/a: a row has no run |" in md
     lines = open(paths["csv"]).read().splitlines()
-    assert len(lines) == 11 and lines[0].startswith("dataset,method,per_pixel_acc")
-    assert lines[3].startswith(f"facades,long,{ours:.4f},") and ",0.43,0.19,0.13," in lines[3]
+    assert len(lines) == 13 and lines[0].startswith("dataset,method,seed,seeds,per_pixel_acc,"
+                                                    "per_pixel_acc_lo,per_pixel_acc_hi,")
+    assert lines[3].startswith(f"facades,long,mean,2,{ours:.4f},,,0.0000,")
+    assert ",0.43,0.19,0.13," in lines[3]
+    ci = long["seeds"][1]["interval"]["per_pixel_acc"]
+    assert lines[5].startswith(f"facades,long,1,2,{ours:.4f},{ci['lo']:.4f},{ci['hi']:.4f},,")
+    ordering_lines = open(paths["orderings_csv"]).read().splitlines()
+    assert ordering_lines[1] == "facades,gan,vanilla,,,,,,n/a,,0,a row has no run"
+    assert len(ordering_lines) == 1 + 1 + 2 * 3 * 2  # header, gan<vanilla, 2 orderings x 3 x 2
     thesis = json.load(open(paths["json"]))["thesis"]
     assert thesis["cityscapes"]["oracle"] == {"per_pixel_acc": 0.86, "per_class_acc": 0.45,
                                               "class_iou": 0.37}
@@ -174,6 +223,10 @@ def test_table81_refuses_what_it_cannot_use(workdirs, tmp_path):
     _copy_run(run, tmp_path / "wrong" / "gan")
     with pytest.raises(ConfigError, match="gan/ holds a --variant=long run"):
         find_runs(str(tmp_path / "wrong"))
+    _copy_run(run, tmp_path / "seeds" / "nest", variant="nest")
+    _copy_run(run, tmp_path / "seeds" / "nest-seed1", seed=1)
+    with pytest.raises(ConfigError, match="nest-seed1/ holds a --variant=long run"):
+        find_seed_runs(str(tmp_path / "seeds"))
     with pytest.raises(ConfigError, match="--cityscapes_runs=.*: needs --cityscapes_fcn"):
         table81(fcn, None, cityscapes_runs=str(tmp_path), **QUIET)
     with pytest.raises(ConfigError, match="--cityscapes_fcn=.*: an FCN of --label_set=facades"):

@@ -44,6 +44,33 @@ def test_table_83_and_82_plans(tmp_path):
     assert "--dataset=deepfashion" in steps[0].args and steps[-1].module == "evaluation.table82"
 
 
+def test_seeds_train_every_row_k_times_beside_the_seed_0_workdir(tmp_path):
+    root, one = planner.plan_table("8.1", "tiny", str(tmp_path))
+    _, three = planner.plan_table("8.1", "tiny", str(tmp_path), seeds=3,
+                                  overrides={"cycle": "--seed=9"})
+    assert [s.name for s in three] == ["fcn-facades"] + [
+        f"facades/{v}{suffix}" for v in ("gan", "vanilla", "long", "nest")
+        for suffix in ("", "-seed1", "-seed2")] + ["table"]
+    by_name = {s.name: s for s in three}
+    # seed 0 is today's step (existing runs stay valid); seed i adds --seed=i after the overrides
+    assert by_name["facades/long"].args[:-1] == one[3].args[:-1] + ("--seed=9",)
+    seed2 = by_name["facades/long-seed2"]
+    assert seed2.workdir == os.path.join(root, "facades", "long-seed2")
+    assert seed2.args[-2:] == ("--seed=2", f"--workdir={seed2.workdir}")
+    assert seed2.args.index("--seed=9") < seed2.args.index("--seed=2")
+    assert by_name["table"].args == one[-1].args  # the table finds the seed folders by name
+    _, swap = planner.plan_table("8.2", "tiny", str(tmp_path), seeds=2)
+    assert [s.name for s in swap] == ["swapgan/full", "swapgan/full-seed1", "viton", "viton-seed1",
+                                      "table"]
+    with pytest.raises(ConfigError, match=r"--seeds=0: must be >= 1"):
+        planner.plan_table("8.3", "tiny", str(tmp_path), seeds=0)
+    for name in ("long", "long-seed2", "long-seed10", "long-seedx", "longer-seed1", "long-seed3"):
+        fake_run(str(tmp_path / "runs" / name), "cycle", 1, 1)
+    os.remove(tmp_path / "runs" / "long-seed3" / "config.json")  # not a run (yet)
+    assert planner.seed_workdirs(str(tmp_path / "runs" / "long")) == [
+        str(tmp_path / "runs" / n) for n in ("long", "long-seed2", "long-seed10")]
+
+
 def test_status_of_finished_interrupted_and_missing_steps(tmp_path):
     _, steps = planner.plan_table("8.1", "tiny", str(tmp_path))
     fake_run(steps[1].workdir, "cycle", 6, 6)
@@ -80,6 +107,7 @@ def test_durations_read_naturally():
         "?", "1 min", "59 min", "3 h 05 min"]
 
 
+@pytest.mark.e2e
 def test_tiny_table_81_end_to_end_and_an_interrupted_reproduction_resumes(tmp_path, facades):
     import subprocess
     import sys
@@ -111,3 +139,27 @@ def test_tiny_table_81_end_to_end_and_an_interrupted_reproduction_resumes(tmp_pa
     assert "[2/6] facades/gan: already done, skipped" in out and "[5/6] facades/nest: running" in out
     assert (root / "table81.md").exists()
     assert json.load(open(root / "facades" / "nest" / "config.json"))["total_steps"] == 6
+    single = json.load(open(root / "table81.json"))["datasets"]["facades"]
+    long = single["rows"][2]
+    assert len(long["seeds"]) == 1 and set(long["interval"]) == {"per_pixel_acc", "per_class_acc",
+                                                                  "class_iou"}
+    # a second seed per row: the first seeds are reused, four runs more, mean ± std and orderings
+    seeds = subprocess.run(command + ["--nowarmup", "--seeds=2"], cwd=REPO, capture_output=True,
+                           text=True, timeout=1200)
+    assert seeds.returncode == 0, seeds.stderr[-3000:]
+    assert "[6/10] facades/long: already done, skipped" in seeds.stdout
+    assert "[7/10] facades/long-seed1: running" in seeds.stdout
+    assert json.load(open(root / "facades" / "long-seed1" / "config.json"))["config"]["seed"] == 1
+    part = json.load(open(root / "table81.json"))["datasets"]["facades"]
+    rows = {r["method"]: r for r in part["rows"]}
+    assert [s["seed"] for s in rows["nest"]["seeds"]] == [0, 1] and rows["nest"]["interval"] is None
+    assert rows["long"]["seeds"][0]["ours"] == long["ours"]  # seed 0 is the run made before
+    assert rows["oracle"]["std"]["class_iou"] is None
+    for entry in part["orderings"]:
+        assert entry["seeds"] == 2
+        for result in entry["metrics"].values():
+            assert len(result["seeds"]) == 2 and result["verdict"] in ("holds", "reversed",
+                                                                       "undecided")
+    md = (root / "table81.md").read_text()
+    assert "(2 seeds) (0.49)" in md and "| Long CycleGAN < Nest CycleGAN | Class IOU | " in md
+    assert len((root / "table81_orderings.csv").read_text().splitlines()) == 1 + 3 * 3 * 3

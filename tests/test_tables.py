@@ -7,6 +7,7 @@ peaked and image-dependent (IS > 1); everything runs eagerly (tracing costs more
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ import pytest
 
 from datasets.persons.deepfashion import load_person_set
 from datasets.pipeline import read_image, resize, to_unit_range
-from evaluation import figures, metrics, plan, protocol, swap_scores, table82, table83
+from evaluation import figures, metrics, plan, protocol, swap_scores, table82, table83, uncertainty
 from evaluation import ground_truth as gt
 from evaluation.baselines import PoissonBlending
 from evaluation.inception import InceptionRunner, load_inception
@@ -163,7 +164,8 @@ def test_table83_end_to_end_reuse_and_refusal(repro, synthetic_persons, inceptio
     with eagerly():
         table, paths = table83.run_command(fv, **QUIET)
     root = repro / "table8.3-tiny"
-    assert paths == {ext: str(root / f"table83.{ext}") for ext in ("md", "csv", "json")}
+    assert paths == {**{ext: str(root / f"table83.{ext}") for ext in ("md", "csv", "json")},
+                     "orderings_csv": str(root / "table83_orderings.csv")}
     md = open(paths["md"]).read()
     for thesis in ("2.47 ± 0.11", "2.36 ± 0.14", "2.66 ± 0.12", "0.708", "2.85 ± 0.12", "0.717"):
         assert thesis in md
@@ -196,19 +198,47 @@ def test_table83_end_to_end_reuse_and_refusal(repro, synthetic_persons, inceptio
     # the ground truth of X_GI with H_r pasted, in every variant; per-pair lists in the score file
     direct_truth = _direct_truth(outputs["x_gi_pasted"], test, pairs, reference)
     for k in gt.TRUTH_METRICS:
-        assert full["reference"]["ground_truth"][k] == pytest.approx(direct_truth[k], rel=1e-9)
-    assert "ground_truth" not in full["condition"] and "GT SSIM (in-mask)" in md
+        assert full["reference"][f"gt_{k}"] == pytest.approx(direct_truth[k], rel=1e-9)
+    assert "gt_ssim" not in full["condition"] and "GT SSIM (in-mask)" in md
     for row in table["rows"]:
         truth = json.load(open(row["score_file"]))["outputs"]["x_gi_pasted"]["ground_truth"]
         assert len(truth["per_pair"]["l1"]) == truth["pairs"] == PAIRS
-        assert "per_pair" not in row["ours"]["reference"]["ground_truth"]
+        ours = row["ours"]["reference"]
+        assert "gt_l1_per_pair" not in ours
         assert row["score_file"].endswith(".json") and "-gt_" in row["score_file"]
+        ci = row["intervals"]["reference"]["gt_ssim"]
+        assert ci == uncertainty.mean_interval(truth["per_pair"]["ssim"])
         cells = _gt_cells(md, row["label"])
-        assert cells[0] == f"{row['ours']['reference']['ground_truth']['ssim']:.3f}", cells
-        assert 0 < float(cells[0]) < 1 and 0 < float(cells[1]) < 100 and 0 < float(cells[2]) < 1
+        assert cells[0] == f"{ours['gt_ssim']:.3f} [{ci['lo']:.3f}, {ci['hi']:.3f}]", cells
+        values = [float(c.split(" [")[0]) for c in cells]
+        assert 0 < values[0] < 1 and 0 < values[1] < 100 and 0 < values[2] < 1
     assert "GT columns (beyond the thesis)" in md
-    assert open(paths["csv"]).read().splitlines()[0].endswith(",gt_ssim,gt_psnr,gt_l1,gt_pairs")
+    assert open(paths["csv"]).read().splitlines()[0].endswith(
+        ",gt_ssim,gt_ssim_lo,gt_ssim_hi,gt_psnr,gt_psnr_lo,gt_psnr_hi,gt_l1,gt_l1_lo,gt_l1_hi,gt_pairs")
     assert saved["ground_truth"]["available"] and saved["ground_truth"]["layout_version"] == 2
+    # the intervals: SSIM from the per-pair values kept in the score file, IS from the images
+    row = table["rows"][2]
+    kept = json.load(open(row["score_file"]))["outputs"]["x_gii"]
+    assert len(kept["ssim_per_pair"]) == PAIRS
+    assert np.mean(kept["ssim_per_pair"]) == pytest.approx(full["condition"]["ssim"], rel=1e-12)
+    assert "ssim_per_pair" not in full["condition"] and "is_interval" not in full["condition"]
+    ssim_ci = row["intervals"]["condition"]["ssim"]
+    assert ssim_ci == uncertainty.mean_interval(kept["ssim_per_pair"])
+    assert ssim_ci["lo"] <= full["condition"]["ssim"] <= ssim_ci["hi"]
+    is_ci = row["intervals"]["reference"]["is"]
+    assert is_ci["value"] == pytest.approx(full["reference"]["is_mean"], rel=1e-9)
+    assert is_ci["lo"] < is_ci["hi"]
+    ssim_cell = f"{full['condition']['ssim']:.3f} [{ssim_ci['lo']:.3f}, {ssim_ci['hi']:.3f}]"
+    full_line = next(line for line in md.splitlines() if line.startswith("| Full Model"))
+    assert full_line.split(" | ")[5] == ssim_cell
+    # I&II < full on SSIM, paired over the same pairs
+    (entry,) = table["orderings"]
+    i_ii = json.load(open(table["rows"][1]["score_file"]))["outputs"]["x_gii"]["ssim_per_pair"]
+    assert entry["seeds"] == 1 and entry["metrics"]["ssim"]["seeds"][0] == {
+        **uncertainty.difference(np.array(kept["ssim_per_pair"]), np.array(i_ii), np.mean),
+        "verdict": entry["metrics"]["ssim"]["verdict"]}
+    assert "| Generator I&II < Full Model | SSIM (condition) | " in md
+    assert len(open(paths["orderings_csv"]).read().splitlines()) == 3
 
     def no_inception(*args, **kwargs):
         raise AssertionError("a cached table must not need Inception")
@@ -246,19 +276,43 @@ def test_without_inception_weights_is_na_and_ssim_is_still_computed(repro, tmp_p
     assert table["classifier"] is None and "IS on no classifier" in md
     full = next(line for line in md.splitlines() if line.startswith("| Full Model")).split(" | ")
     assert full[1] == "n/a" and full[3] == "n/a" and full[7:11] == ["n/a"] * 4
-    assert 0 < float(full[11]) < 1 and full[13].endswith(" |")  # the ground truth needs no weights
-    assert float(full[5]) > 0 and full[6] == "0.717"
+    assert 0 < float(full[11].split(" [")[0]) < 1 and full[13].endswith(" |")  # GT needs no weights
+    assert float(full[5].split(" [")[0]) > 0 and full[6] == "0.717"
     note = next(line for line in md.splitlines() if "IS, FID and KID: n/a" in line)
     assert "--inception_weights=PATH" in note and \
         "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels.h5" in note
     ssim = [r["ours"]["condition"]["ssim"] for r in table["rows"][1:]]
     assert all(0 < s < 1 for s in ssim)
     assert all(r["score_file"].endswith("_noinception.json") for r in table["rows"])
+    # two seeds of the full model (here the same weights): mean ± std over seeds, paired per seed
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "i_ii").symlink_to(repro / "table8.3-tiny" / "swapgan" / "i_ii")
+    shutil.copytree(repro / "table8.3-tiny" / "swapgan" / "full", seeds / "full",
+                    ignore=shutil.ignore_patterns("results"))
+    shutil.copytree(seeds / "full", seeds / "full-seed1")
+    saved = json.load(open(seeds / "full-seed1" / wd.CONFIG_FILE))
+    saved["config"]["seed"] = 1
+    (seeds / "full-seed1" / wd.CONFIG_FILE).write_text(json.dumps(saved))
+    with eagerly():
+        two, paths = table83.table83(
+            str(seeds), out=str(tmp_path / "two"), protocol=swap_scores.Protocol(K, batch_size=4),
+            classifier=protocol.Classifier("imagenet", INCEPTION_SIZE), **QUIET)
+    full = two["rows"][2]
+    first_seed = json.load(open(seeds / "full" / wd.CONFIG_FILE))["config"]["seed"]
+    assert [s["seed"] for s in full["seeds"]] == [first_seed, 1] and full["intervals"] is None
+    assert full["ours"]["condition"]["ssim"] == pytest.approx(ssim[1]) and \
+        full["std"]["condition"]["ssim"] == 0.0
+    md = open(paths["md"]).read()
+    assert f"| {ssim[1]:.3f} ± 0.000 (2 seeds) | 0.717 |" in md
+    assert two["rows"][0]["ours"] is None and two["orderings"][0]["seeds"] == 1
+    lines = open(paths["csv"]).read().splitlines()
+    assert len(lines) == 1 + 1 + 1 + 3 and lines[3].startswith("full,\"I,II,III\",mean,2,")
 
 
 # --- Table 8.2 ---------------------------------------------------------------------------------
 
-def test_table82_end_to_end_and_a_missing_viton(repro, synthetic_persons, inception_file):
+def test_table82_end_to_end_and_a_missing_viton(repro, synthetic_persons, inception_file, tmp_path):
     fv = _planned("8.2", repro, synthetic_persons, inception_file)
     with eagerly():
         table, paths = table82.run_command(fv, **QUIET)
@@ -285,24 +339,47 @@ def test_table82_end_to_end_and_a_missing_viton(repro, synthetic_persons, incept
     # the ground-truth columns of every method, Poisson's against a direct computation
     direct_truth = _direct_truth(poisson, test, pairs, person_batch(test, pairs[:, 0], S))
     for k in gt.TRUTH_METRICS:
-        assert table["rows"][0]["ours"]["ground_truth"][k] == pytest.approx(direct_truth[k],
-                                                                           rel=1e-9)
+        assert table["rows"][0]["ours"][f"gt_{k}"] == pytest.approx(direct_truth[k], rel=1e-9)
     head = next(x for x in md.splitlines() if x.startswith("| Method |"))
     assert head.endswith("| GT SSIM (in-mask) | GT PSNR dB (in-mask) | GT L1 (in-mask) |")
     for row, line in zip(table["rows"], csv_lines[1:]):
-        truth = row["ours"]["ground_truth"]
-        assert _gt_cells(md, row["label"]) == [f"{truth['ssim']:.3f}", f"{truth['psnr']:.2f}",
-                                               f"{truth['l1']:.4f}"]
-        assert line.endswith(f",{truth['ssim']:.6g},{truth['psnr']:.6g},{truth['l1']:.6g},{PAIRS}")
+        ours, ci = row["ours"], row["intervals"]
+        assert _gt_cells(md, row["label"]) == [
+            f"{ours['gt_' + k]:.{d}f} [{ci['gt_' + k]['lo']:.{d}f}, {ci['gt_' + k]['hi']:.{d}f}]"
+            for k, d in (("ssim", 3), ("psnr", 2), ("l1", 4))]
+        assert line.endswith(f",{ours['gt_l1']:.6g},{ci['gt_l1']['lo']:.6g},{ci['gt_l1']['hi']:.6g},{PAIRS}")
     # DeepFashion has no ground truth: the columns say n/a and why
     deepfashion = json.loads(json.dumps(table))
     deepfashion["ground_truth"] = {"available": False, "reason": gt.NO_TRUTH}
     for row in deepfashion["rows"]:
-        row["ours"].pop("ground_truth")
+        row["ours"] = {k: v for k, v in row["ours"].items() if not k.startswith("gt_")}
+        row["intervals"] = {k: v for k, v in row["intervals"].items() if not k.startswith("gt_")}
     md_df = table82.markdown(deepfashion)
     assert _gt_cells(md_df, "SwapGAN") == ["n/a"] * 3
     assert "- GT columns: n/a: DeepFashion has no image of a reference wearing" in md_df
-    assert table82.csv_text(deepfashion).splitlines()[1].endswith(",,,,")
+    assert table82.csv_text(deepfashion).splitlines()[1].endswith("," * 10)
+    swapgan = table["rows"][3]
+    ci = swapgan["intervals"]["is"]
+    assert ci["value"] == pytest.approx(swapgan["ours"]["is_mean"], rel=1e-9) and ci["lo"] < ci["hi"]
+    assert f"{swapgan['ours']['is_std']:.2f} [{ci['lo']:.2f}, {ci['hi']:.2f}] |" in md
+    assert csv_lines[4].startswith(f"swapgan,{swapgan['seeds'][0]['seed']},1,")
+    # a second SwapGAN seed beside the first (here the same weights): mean ± std over seeds
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "full").symlink_to(root / "swapgan" / "full")
+    shutil.copytree(root / "swapgan" / "full", seeds / "full-seed1",
+                    ignore=shutil.ignore_patterns("results"))
+    with eagerly():
+        two, two_paths = table82.table82(
+            str(seeds / "full"), str(root / "viton"), out=str(tmp_path / "two"),
+            protocol=swap_scores.protocol_from_flags(fv),
+            classifier=swap_scores.classifier_from_flags(fv), **QUIET)
+    pair = two["rows"][3]
+    assert len(pair["seeds"]) == 2 and pair["intervals"] is None and pair["std"]["is_mean"] == 0.0
+    assert pair["ours"]["is_mean"] == pytest.approx(swapgan["ours"]["is_mean"])
+    assert f"| SwapGAN | {swapgan['ours']['is_mean']:.2f} ± 0.00 (2 seeds) |" in open(
+        two_paths["md"]).read()
+    assert len(open(two_paths["csv"]).read().splitlines()) == 1 + 4 + 2
     fv.viton = str(root / "no-viton")
     without, _ = table82.run_command(fv, **QUIET)
     assert without["rows"][2]["ours"] is None and all(r["reused"] for r in without["rows"] if r["ours"])

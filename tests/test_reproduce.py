@@ -215,3 +215,48 @@ def test_a_signal_is_passed_to_the_step_and_its_checkpoint_awaited(tmp_path, sig
     assert code == 128 + signum and signals.signum == signum
     assert saved.read_text() == ("SIGINT" if signum == 2 else "SIGTERM")
     assert 1.5 <= time.time() - start < 30
+
+
+@pytest.mark.e2e
+def test_sigterm_stops_the_running_trainer_after_its_checkpoint_and_leaves_no_orphan(tmp_path,
+                                                                                      facades):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from tests.conftest import REPO
+    data = tmp_path / "facades"
+    for split in ("trainA", "trainB", "testA", "testB"):
+        (data / split).mkdir(parents=True)
+        for name in sorted(os.listdir(os.path.join(facades, split)))[:4]:
+            os.symlink(os.path.join(facades, split, name), data / split / name)
+    preset = tmp_path / "long"
+    preset.mkdir()
+    (preset / "fcn.flags").write_text("--image_size=32\n--width=4\n--fc_width=16\n--batch_size=2\n"
+                                      "--max_steps=100000\n--nojit_compile\n--log_every=1\n"
+                                      "--sample_every=100000\n--checkpoint_every=100000\n")
+    (preset / "cycle.flags").write_text("--max_steps=1\n")
+    proc = subprocess.Popen([sys.executable, "-m", "evaluation.reproduce", "--table=8.1",
+                             f"--preset={preset}", f"--out={tmp_path / 'repro'}",
+                             f"--data_dir={data}", "--nowarmup"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    workdir = tmp_path / "repro" / "table8.1-long" / "fcn-facades"
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            metrics = workdir / "metrics.jsonl"
+            if metrics.exists() and len(metrics.read_text().splitlines()) >= 2:
+                break
+            time.sleep(0.5)
+        assert proc.poll() is None, proc.communicate()[0][-3000:]
+        trainer = int((workdir / ".lock").read_text())
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=300)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, output[-3000:]
+    assert "fcn-facades: interrupted (SIGTERM); rerun the same command to continue" in output
+    assert any(f.startswith("ckpt-") for f in os.listdir(workdir / "checkpoints"))
+    with pytest.raises(ProcessLookupError):  # the trainer ended with the reproduction
+        os.kill(trainer, 0)

@@ -101,8 +101,8 @@ def refuse_positional_args(argv):
 
 def run_main(work, argv=None):
     """Runs an entry point's work: a one-line ``error:`` and status 2 for bad flags, data, files or
-    workdirs (ConfigError, DataError), 1 for a diverged run, 128 + signal after an interrupt (the
-    loop has checkpointed and said so). With ``argv`` (absl's), positional arguments are refused."""
+    workdirs (ConfigError, DataError; also an OSError, e.g. an output that cannot be written), 1
+    for a diverged run, 128 + signal after an interrupt (the loop has checkpointed and said so). With ``argv`` (absl's), positional arguments are refused."""
     from datasets.files import DataError  # here, so that importing flags never imports TensorFlow
 
     refuse_positional_args(argv or [])
@@ -110,6 +110,10 @@ def run_main(work, argv=None):
         return work()
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:  # an output that cannot be written, found only when writing it
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
         sys.exit(2)
     except FloatingPointError as e:
         print(f"error: training diverged: {e}", file=sys.stderr)

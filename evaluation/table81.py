@@ -21,7 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
-from evaluation.fcn_score import fcn_score, read_fcn_config, read_run_config  # noqa: E402
+from evaluation.fcn_score import fcn_score, plan, read_fcn_config, read_run_config  # noqa: E402
+from evaluation.outputs import check_output_dir  # noqa: E402
 from flags.common import AutoBooleanFlag, run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
 from training.config import ConfigError  # noqa: E402
@@ -80,11 +81,27 @@ def _settings(config, names):
     return {k: values[k] for k in names if k in values}
 
 
+def check_test_sets(fcn, found):
+    """Every row of a table is scored on the test set of the FCN's Oracle: a run trained (and so
+    scored) on other data is refused by name."""
+    oracle = plan(fcn, oracle=True)[0]
+    for workdir in filter(None, found.values()):
+        run = plan(fcn, workdir)[0]
+        if run["test_data"] != oracle["test_data"]:
+            raise ConfigError(
+                f"{workdir}: trained on --dataset={run['dataset']} --data_dir={run['data_dir']} "
+                f"({run['test_images']} test images), but the FCN's Oracle row uses "
+                f"--dataset={oracle['dataset']} --data_dir={oracle['data_dir']} "
+                f"({oracle['test_images']}); every row of Table 8.1 must be scored on one test "
+                "set: move the run out of --runs, or train it on the FCN's data")
+
+
 def dataset_rows(fcn, runs, *, overwrite=False, jit_compile=False, progress_stream=None):
     """One dataset's part of the table: the FCN's settings and the five rows, each with our scores
     (None where the run is missing), the thesis's, and the run's workdir, step and settings."""
     fcn_config = read_fcn_config(fcn)
     found = find_runs(runs) if runs else {}
+    check_test_sets(fcn, found)
     rows, fcn_step = [], None
     for key, label in ROWS:
         workdir = found.get(key)
@@ -115,6 +132,8 @@ def table81(fcn, runs, *, cityscapes_fcn=None, cityscapes_runs=None, out=None, o
     if cityscapes_runs and not cityscapes_fcn:
         raise ConfigError(f"--cityscapes_runs={cityscapes_runs}: needs --cityscapes_fcn, the FCN "
                           "trained on Cityscapes (python -m evaluation.fcn --label_set=cityscapes)")
+    out = out or os.path.join(runs or fcn, wd.RESULTS_DIR)
+    check_output_dir(out, "out")
     table = {"thesis": {d: {key: dict(zip((m for m, _ in METRICS), THESIS[d][key]))
                             for key, _ in ROWS} for d, _ in DATASETS}, "datasets": {}}
     for name, fcn_dir, runs_dir, flag in (("facades", fcn, runs, "fcn"),
@@ -129,7 +148,6 @@ def table81(fcn, runs, *, cityscapes_fcn=None, cityscapes_runs=None, out=None, o
         table["datasets"][name] = dataset_rows(fcn_dir, runs_dir, overwrite=overwrite,
                                                jit_compile=jit_compile,
                                                progress_stream=progress_stream)
-    out = out or os.path.join(runs or fcn, wd.RESULTS_DIR)
     os.makedirs(out, exist_ok=True)
     paths = {ext: os.path.join(out, f"table81.{ext}") for ext in ("md", "csv", "json")}
     for ext, text in (("md", markdown(table)), ("csv", csv_text(table)),

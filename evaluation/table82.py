@@ -23,6 +23,7 @@ from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
 from evaluation import swap_scores as ss  # noqa: E402
+from evaluation.outputs import check_output_dir  # noqa: E402
 from evaluation.baselines import TPS_REGULARIZATION, PoissonBlending, TPSWarping  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
 from evaluation.viton_method import VitonMethod  # noqa: E402
@@ -72,7 +73,16 @@ def table82(swapgan, viton=None, *, dataset=None, data_dir=None, out=None, proto
     (table, paths)."""
     protocol = protocol or ss.Protocol()
     out = out or os.path.join(os.path.dirname(os.path.abspath(swapgan)), wd.RESULTS_DIR)
+    check_output_dir(out, "out")
+    if viton and not os.path.exists(viton):
+        raise ConfigError(f"--viton={viton}: not found (leave --viton out for a table without "
+                          "the VITON row)")
     items, notes = scorables(swapgan, viton, out, swapgan_step, viton_step)
+    generators = items["swapgan"].provenance["settings"].get("generators")
+    if generators != "I,II,III":
+        raise ConfigError(f"--swapgan={swapgan}: a --generators={generators} run; Table 8.2's "
+                          "SwapGAN row is the full model (--generators=I,II,III); ablations "
+                          "belong in Table 8.3")
     settings = items["swapgan"].provenance["settings"]
     data = ss.TestData(dataset or settings["dataset"], data_dir or settings["data_dir"], protocol)
     classifier = classifier or ss.proto.Classifier(batch_size=protocol.batch_size)
@@ -170,6 +180,7 @@ def define_flags(fv=absl_flags.FLAGS):
     absl_flags.DEFINE_integer("viton_step", None, "Checkpoint step (default: newest).",
                               flag_values=fv)
     ss.define_protocol_flags(fv)
+    absl_flags.adopt_module_key_flags(ss, flag_values=fv)  # --help shows --out, --max_references...
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
 from evaluation import swap_scores as ss  # noqa: E402
+from evaluation.outputs import check_output_dir  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
 from flags.common import run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
@@ -44,17 +45,22 @@ def find_runs(runs_dir):
     candidates, or a folder without any SwapGAN run."""
     if not os.path.isdir(runs_dir):
         raise ConfigError(f"--runs={runs_dir}: folder not found")
-    generators = {}
+    generators, names = {}, {v for v, _, _ in VARIANTS}
     for name in sorted(os.listdir(runs_dir)):
         workdir = os.path.join(runs_dir, name)
-        if os.path.isfile(os.path.join(workdir, wd.CONFIG_FILE)) and \
-                wd.read_trainer(workdir) == TRAINER:
+        if not os.path.isfile(os.path.join(workdir, wd.CONFIG_FILE)):
+            continue
+        trainer = wd.read_trainer(workdir)
+        if trainer == TRAINER:
             with open(os.path.join(workdir, wd.CONFIG_FILE), encoding="utf-8") as f:
                 generators[name] = json.load(f)["config"].get("generators")
+        elif name in names:
+            raise ConfigError(f"--runs={runs_dir}: {name}/ holds a run of another trainer "
+                              f"({trainer!r}), not a SwapGAN run; move it away")
     if not generators:
         raise ConfigError(f"--runs={runs_dir}: no SwapGAN workdir there (expected i_iii/, i_ii/ "
                           "and full/, trained with --generators=I,III, I,II and I,II,III)")
-    found, names = {}, {v for v, _, _ in VARIANTS}
+    found = {}
     for variant, wanted, _ in VARIANTS:
         if variant in generators:
             if generators[variant] != wanted:
@@ -87,6 +93,8 @@ def table83(runs, *, dataset=None, data_dir=None, out=None, protocol=None, class
     (table, paths)."""
     protocol = protocol or ss.Protocol()
     found = find_runs(runs)
+    out = out or os.path.join(runs, wd.RESULTS_DIR)
+    check_output_dir(out, "out")
     items = {v: ss.run_scorable("swapgan", w, "runs", SwapConfig, TRAINER,
                                 SwapGANMethod.from_workdir, outputs=ss.swapgan_outputs)
              if w else None for v, w in found.items()}
@@ -112,7 +120,6 @@ def table83(runs, *, dataset=None, data_dir=None, out=None, protocol=None, class
         rows.append(row)
     table = ss.table_header("8.3", rows, data, classifier, notes)
     table["runs"] = os.path.abspath(runs)
-    out = out or os.path.join(runs, wd.RESULTS_DIR)
     return table, ss.write_table(out, "table83", markdown(table), csv_text(table), table)
 
 
@@ -200,6 +207,7 @@ def define_flags(fv=absl_flags.FLAGS):
     absl_flags.DEFINE_string("data_dir", None, "Test data folder (default: the runs').",
                              flag_values=fv)
     ss.define_protocol_flags(fv)
+    absl_flags.adopt_module_key_flags(ss, flag_values=fv)  # --help shows --out, --max_references...
 
 
 if __name__ == "__main__":

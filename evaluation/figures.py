@@ -1,10 +1,10 @@
 """The qualitative figures of chapter 8 as labelled PNG grids.
 
-    python -m evaluation.figures --kind=cycle --runs=runs/facades --input=data/facades/testB \
+    python -m evaluation.figures --kind=cycle --runs=runs/facades --input=data/facades/testB \\
         --out=fig8_3a.png [--direction=b2a] [--count=4]                      # Figs. 8.3-8.6
-    python -m evaluation.figures --kind=swap --swapgan=runs/swapgan/full --out=fig8_14.png \
+    python -m evaluation.figures --kind=swap --swapgan=runs/swapgan/full --out=fig8_14.png \\
         [--references=A.jpg,B.jpg,.. --conditions=C.jpg,..] [--count=4]      # Fig. 8.14
-    python -m evaluation.figures --kind=methods --swapgan=runs/swapgan/full --viton=runs/viton \
+    python -m evaluation.figures --kind=methods --swapgan=runs/swapgan/full --viton=runs/viton \\
         --out=fig8_15.png [--references=A.jpg --conditions=C.jpg,D.jpg,E.jpg]   # Fig. 8.15
     python -m evaluation.figures --kind=ablation --runs=runs/swapgan --out=fig8_16.png  # Fig. 8.16
 

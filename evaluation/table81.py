@@ -1,7 +1,7 @@
 """Table 8.1: FCN-scores of GAN / Vanilla / Long / Nest CycleGAN (label->photo) and the Oracle,
 beside the thesis's numbers.
 
-    python -m evaluation.table81 --fcn=runs/fcn/facades --runs=runs/facades \
+    python -m evaluation.table81 --fcn=runs/fcn/facades --runs=runs/facades \\
         [--cityscapes_fcn=runs/fcn/cityscapes --cityscapes_runs=runs/cityscapes] [--out=DIR]
 
 Under each --runs folder the four workdirs are found by name (gan/, vanilla/, long/, nest/) or, when

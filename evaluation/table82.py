@@ -1,7 +1,7 @@
 """Table 8.2: inception scores of Poisson image blending, TPS warping, VITON and SwapGAN under the
 thesis protocol (8.2.4), beside the thesis's numbers.
 
-    python -m evaluation.table82 --swapgan=runs/swapgan/full --viton=runs/viton \
+    python -m evaluation.table82 --swapgan=runs/swapgan/full --viton=runs/viton \\
         --dataset=deepfashion --data_dir=data/deepfashion [--out=DIR] [--max_references=N]
 
 Every method turns the same (reference, condition) pairs (``evaluation.protocol``: every test image

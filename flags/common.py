@@ -137,6 +137,11 @@ def define_person_data_flags(fv, defaults, *, image_size_help):
                               f"this ({image_size_help}).", flag_values=fv)
     absl_flags.DEFINE_boolean("flip", defaults.flip, "Random horizontal flips of a whole pair "
                               "(the thesis uses no augmentation).", flag_values=fv)
+    # define_train_flags speaks of CycleGAN's domains and image pools, which these trainers lack
+    fv["seed"].help = "Seed of initialisation, data order and augmentation."
+    fv["num_samples"].help = "Test pairs (reference and condition) in each sample grid."
+    fv["precision"].help = ("float32, or 16-bit convolutions with float32 norms, outputs and "
+                            "losses (mixed_float16 adds dynamic loss scaling).")
 
 
 def person_data_values(fv):

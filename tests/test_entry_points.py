@@ -17,3 +17,29 @@ def test_usage_lines_carry_no_runs_of_spaces_from_line_continuations():
         for line in doc.splitlines():
             command = line.split("  #")[0].strip()  # aligned comments may keep their spaces
             assert not re.search(r"\S {2,}--", command), f"{pathlib.Path(path).name}: {line!r}"
+
+
+def test_person_trainers_help_speaks_of_pairs_not_domains_or_pools():
+    from absl import flags as absl_flags
+    from flags.cycle import define_cycle_flags
+    from flags.swapgan import define_swapgan_flags
+    from flags.viton import define_viton_flags
+    for define in (define_swapgan_flags, define_viton_flags):
+        fv = absl_flags.FlagValues()
+        define(fv)
+        for name in ("seed", "precision", "num_samples"):
+            assert "pool" not in fv[name].help and "domain" not in fv[name].help, (name, define)
+        assert fv["num_samples"].help == "Test pairs (reference and condition) in each sample grid."
+    fv = absl_flags.FlagValues()
+    define_cycle_flags(fv)
+    assert "pools" in fv["seed"].help and "per domain" in fv["num_samples"].help
+
+
+def test_the_table_flags_example_is_a_flag_of_the_table_commands():
+    from absl import flags as absl_flags
+    from evaluation import table83
+    source = (REPO / "evaluation" / "reproduce.py").read_text()
+    example = re.search(r'"--(\w+)=100" \(Tables 8\.2 and 8\.3\)', source).group(1)
+    fv = absl_flags.FlagValues()
+    table83.define_flags(fv)
+    assert example in fv

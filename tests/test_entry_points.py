@@ -43,3 +43,11 @@ def test_the_table_flags_example_is_a_flag_of_the_table_commands():
     fv = absl_flags.FlagValues()
     table83.define_flags(fv)
     assert example in fv
+
+
+def test_datasets_benchmark_refuses_zero_batches():
+    import pytest
+    from datasets import benchmark
+    from datasets.files import DataError
+    with pytest.raises(DataError, match=r"--batches=0: must be >= 1"):
+        benchmark.pipeline_rate(None, None, False, 0)

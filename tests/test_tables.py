@@ -367,12 +367,16 @@ def test_person_figures(repro, synthetic_persons, tmp_path):
     bad = [(["--kind=swap", f"--swapgan={root / 'viton'}"], r"a 'viton' run, not a 'swapgan'"),
            (["--kind=methods", f"--swapgan={full}", "--references=nobody.jpg", "--conditions=x.jpg"],
             r"--references: nobody.jpg not among the 6 test images"),
-           (["--kind=ablation"], r"--kind=ablation needs --runs")]
+           (["--kind=ablation"], r"--kind=ablation needs --runs"),
+           (["--kind=swap", f"--swapgan={full}", "--count=0"], r"--count=0: must be >= 1")]
     for args, message in bad:
         with pytest.raises(ConfigError, match=message):
             figures.run_command(_parsed(figures, [*args, f"--out={tmp_path / 'new.png'}"]))
     for out, message in ((tmp_path / "swap.png", r"swap.png: exists; pass --overwrite"),
-                         ("x.jpg", r"--out=x.jpg: give the .png file")):
+                         ("x.jpg", r"--out=x.jpg: give the .png file"),
+                         (tmp_path / "swap.png" / "f.png", r"--out=.*f\.png: .*swap\.png is a file"),
+                         (tmp_path / "d.png", r"--out=.*d\.png: is a folder")):
+        os.makedirs(tmp_path / "d.png", exist_ok=True)
         with pytest.raises(ConfigError, match=message):
             figures.run_command(_parsed(figures, ["--kind=swap", f"--swapgan={full}", f"--out={out}"]))
 

@@ -51,3 +51,24 @@ def test_datasets_benchmark_refuses_zero_batches():
     from datasets.files import DataError
     with pytest.raises(DataError, match=r"--batches=0: must be >= 1"):
         benchmark.pipeline_rate(None, None, False, 0)
+
+
+def test_run_main_turns_an_oserror_into_one_error_line(capsys):
+    import errno
+    import pytest
+    from flags.common import run_main
+
+    def unwritable():
+        raise PermissionError(errno.EACCES, "Permission denied", "/results/table81.md")
+
+    with pytest.raises(SystemExit) as e:
+        run_main(unwritable)
+    assert e.value.code == 2
+    assert capsys.readouterr().err == "error: /results/table81.md: Permission denied\n"
+
+    def unnamed():
+        raise OSError("out.png: could not write image")
+
+    with pytest.raises(SystemExit):
+        run_main(unnamed)
+    assert capsys.readouterr().err == "error: out.png: could not write image\n"

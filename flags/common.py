@@ -9,7 +9,10 @@ from absl import flags as absl_flags
 from absl.flags import _argument_parser as absl_parsers
 from absl.flags import _flag as absl_flag
 
+from flags.native_logs import quiet_cpu_noise
 from training.config import DISTRIBUTE, PRECISIONS, WEIGHT_DECAY_MODES, ConfigError, TrainConfig
+
+quiet_cpu_noise()  # as early as an entry point imports us: before TensorFlow looks for a GPU
 
 _DEFAULTS = TrainConfig()
 
@@ -106,6 +109,7 @@ def run_main(work, argv=None):
     from datasets.files import DataError  # here, so that importing flags never imports TensorFlow
 
     refuse_positional_args(argv or [])
+    quiet_cpu_noise()
     try:
         return work()
     except (ConfigError, DataError) as e:

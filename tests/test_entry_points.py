@@ -72,3 +72,16 @@ def test_run_main_turns_an_oserror_into_one_error_line(capsys):
     with pytest.raises(SystemExit):
         run_main(unnamed)
     assert capsys.readouterr().err == "error: out.png: could not write image\n"
+
+
+def test_native_noise_is_filtered_from_stderr_and_everything_else_kept(capfd):
+    import os
+    from flags.native_logs import StderrFilter
+    quiet = StderrFilter()
+    os.write(2, b"E0000 cuda_executor.cc:1228] failed call to cuInit: UNKNOWN ERROR (303)\n")
+    os.write(2, b"Improper call to JPEG library in state 200\n")
+    os.write(2, b"error: broken.jpg: cannot be decoded\n")
+    os.write(2, b"partial line without newline")
+    quiet.close()
+    assert capfd.readouterr().err == ("error: broken.jpg: cannot be decoded\n"
+                                      "partial line without newline")

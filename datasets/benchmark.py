@@ -25,7 +25,6 @@ from flags.common import run_main  # noqa: E402
 from flags.cycle import cycle_config, define_cycle_flags  # noqa: E402
 
 
-
 def define_flags(fv=absl_flags.FLAGS):
     define_cycle_flags(fv)
     absl_flags.DEFINE_integer("batches", 50, "Batches timed per pipeline mode (after 5 untimed "

@@ -125,6 +125,6 @@ def duration(seconds):
     if seconds is None:
         return "?"
     if seconds < 59.5:
-        return f"{max(int(round(seconds)), 1)} s"
+        return f"{max(round(seconds), 1)} s"
     minutes = int(round(seconds / 60))
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"

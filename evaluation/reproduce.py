@@ -74,6 +74,28 @@ class Signals:
             self.child = None
 
 
+def trainer_flags(module):
+    """(trainer name, define(fv), config(fv), config class) of a training module, for the checks of
+    ``evaluation.step_check`` (imported here, when needed: flags/ belongs to entry points)."""
+    if module == "training.cycle":
+        from flags.cycle import cycle_config, define_cycle_flags
+        from training.config import CycleConfig
+        return "cycle", define_cycle_flags, cycle_config, CycleConfig
+    if module == "training.swapgan":
+        from flags.swapgan import define_swapgan_flags, swapgan_config
+        from training.config import SwapConfig
+        return "swapgan", define_swapgan_flags, swapgan_config, SwapConfig
+    if module == "training.viton":
+        from flags.viton import define_viton_flags, viton_config
+        from training.viton_config import VitonConfig
+        return "viton", define_viton_flags, viton_config, VitonConfig
+    if module == "evaluation.fcn":
+        from evaluation.fcn_trainer import FCNConfig
+        from flags.fcn import define_fcn_flags, fcn_config
+        return "fcn", define_fcn_flags, fcn_config, FCNConfig
+    raise ValueError(f"not a training module: {module}")
+
+
 def _die_with_parent():
     """In the child: SIGTERM when the reproduction dies without passing a signal on (SIGKILL), so
     that no trainer is left running without it (Linux only; elsewhere a no-op)."""
@@ -182,7 +204,7 @@ def reproduce(table, preset, out, data_dir=None, overrides=None, dry_run=False, 
     """Plans, checks, estimates and runs a table (module doc); a dry run starts nothing."""
     root, steps = planner.plan_table(table, preset, out, data_dir, overrides)
     check_steps(root, steps, {module: f"--{trainer}_flags"
-                              for trainer, module in planner.MODULES.items()})
+                              for trainer, module in planner.MODULES.items()}, trainer_flags)
     with Signals() as signals:
         return _reproduce(table, preset, root, steps, dry_run, warmup, stream, signals)
 

@@ -14,57 +14,37 @@ from training import workdir as wd
 from training.config import RESUMABLE_FIELDS, ConfigError
 
 
-def _trainer_flags(module):
-    """(trainer name, define(fv), config(fv), config class) of a training module."""
-    if module == "training.cycle":
-        from flags.cycle import cycle_config, define_cycle_flags
-        from training.config import CycleConfig
-        return "cycle", define_cycle_flags, cycle_config, CycleConfig
-    if module == "training.swapgan":
-        from flags.swapgan import define_swapgan_flags, swapgan_config
-        from training.config import SwapConfig
-        return "swapgan", define_swapgan_flags, swapgan_config, SwapConfig
-    if module == "training.viton":
-        from flags.viton import define_viton_flags, viton_config
-        from training.viton_config import VitonConfig
-        return "viton", define_viton_flags, viton_config, VitonConfig
-    if module == "evaluation.fcn":
-        from evaluation.fcn_trainer import FCNConfig
-        from flags.fcn import define_fcn_flags, fcn_config
-        return "fcn", define_fcn_flags, fcn_config, FCNConfig
-    raise ValueError(f"not a training module: {module}")
-
-
-def _parse(module, args):
-    trainer, define, make, _ = _trainer_flags(module)
+def _parse(module, args, trainer_flags):
+    _, define, make, _ = trainer_flags(module)
     fv = absl_flags.FlagValues()
     define(fv)
     fv([module, *args])
     return make(fv)
 
 
-def step_config(step, extra_flag):
+def step_config(step, extra_flag, trainer_flags):
     """The config a training step's command builds; a ConfigError naming the bad flag, the file
-    (the preset's flagfile, or ``extra_flag``, where the user's extra flags came from) and the step."""
+    (the preset's flagfile, or ``extra_flag``, where the user's extra flags came from) and the step.
+    ``trainer_flags(module)``: (trainer, define(fv), config(fv), config class) of its trainer."""
     preset = [a for a in step.args if a.startswith("--flagfile=")]
     try:
-        return _parse(step.module, step.args)
+        return _parse(step.module, step.args, trainer_flags)
     except (absl_flags.Error, ConfigError) as e:
         source = extra_flag
         try:
-            _parse(step.module, preset)
+            _parse(step.module, preset, trainer_flags)
         except (absl_flags.Error, ConfigError):
             source = ", ".join(a.split("=", 1)[1] for a in preset) or extra_flag
         raise ConfigError(f"step {step.name}: {source}: {e}") from e
 
 
-def settings_diffs(step, config):
+def settings_diffs(step, config, trainer_flags):
     """How the run already in ``step.workdir`` differs from ``config`` (empty if none, or if the
     workdir holds no run yet). Fields a resumed run may change (logging cadence, XLA) are left out."""
     filename = wd.path(step.workdir, wd.CONFIG_FILE)
     if not os.path.isfile(filename):
         return []
-    trainer, _, _, config_cls = _trainer_flags(step.module)
+    trainer, _, _, config_cls = trainer_flags(step.module)
     try:
         with open(filename, encoding="utf-8") as f:
             saved = json.load(f)
@@ -78,15 +58,16 @@ def settings_diffs(step, config):
             if k not in RESUMABLE_FIELDS and before.get(k) != now[k]]
 
 
-def check_steps(root, steps, extra_flags):
+def check_steps(root, steps, extra_flags, trainer_flags):
     """Parses every training step and refuses a plan whose workdirs hold runs of other settings,
-    listing every difference and how to start over. ``extra_flags``: {module: flag name}."""
+    listing every difference and how to start over. ``extra_flags``: {module: flag name};
+    ``trainer_flags`` as in ``step_config`` (given by the entry point: only it imports flags/)."""
     changed = []
     for step in steps:
         if step.workdir is None:
             continue
-        config = step_config(step, extra_flags.get(step.module, "the step's flags"))
-        diffs = settings_diffs(step, config)
+        config = step_config(step, extra_flags.get(step.module, "the step's flags"), trainer_flags)
+        diffs = settings_diffs(step, config, trainer_flags)
         if diffs:
             changed.append(f"{step.name} ({step.workdir}):\n    " + "\n    ".join(diffs))
     if changed:

@@ -23,8 +23,8 @@ from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
 from evaluation import swap_scores as ss  # noqa: E402
-from evaluation.outputs import check_output_dir  # noqa: E402
 from evaluation.baselines import TPS_REGULARIZATION, PoissonBlending, TPSWarping  # noqa: E402
+from evaluation.outputs import check_output_dir  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
 from evaluation.viton_method import VitonMethod  # noqa: E402
 from flags.common import run_main  # noqa: E402

@@ -202,7 +202,7 @@ def test_every_row_is_scored_on_the_oracles_test_set(workdirs, tmp_path, facades
 def test_label_maps_of_another_label_set_or_photos_are_refused(workdirs, tmp_path, facades):
     from datasets.files import DataError
     from datasets.labels import CITYSCAPES, FACADES, palette_share
-    root, data, fcn, run = workdirs
+    _, data, fcn, run = workdirs
     exact = np.array(FACADES.palette)[None].repeat(4, 0)  # 4 x 12 pixels, all palette colours
     assert palette_share(exact, FACADES) == 1.0
     near = exact.astype(int) + np.array([11, -11, 11])  # 19 away (JPEG noise): still counted

@@ -15,8 +15,9 @@ def fake_run(plan_step, step, total, **changed):
     """A workdir as the step's command leaves it: config.json with the config it builds (with
     ``changed`` fields replaced) and its length, checkpoint files up to ``step``."""
     import dataclasses
+    from evaluation.reproduce import trainer_flags
     from evaluation.step_check import step_config
-    config = dataclasses.replace(step_config(plan_step, "--cycle_flags"), **changed)
+    config = dataclasses.replace(step_config(plan_step, "--cycle_flags", trainer_flags), **changed)
     trainer = {"training.cycle": "cycle", "evaluation.fcn": "fcn"}[plan_step.module]
     workdir = plan_step.workdir
     os.makedirs(os.path.join(workdir, "checkpoints"), exist_ok=True)

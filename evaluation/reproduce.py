@@ -220,6 +220,9 @@ def _reproduce(table, preset, root, steps, dry_run, warmup, stream, signals):
           f"{'' if len(known) == len(times) else ' (+ steps without an estimate)'}", file=stream,
           flush=True)
     if dry_run:
+        if any(s.workdir and times[s.name] is None for s in steps):
+            print("  (a dry run starts no warm-up: steps never measured have no estimate)",
+                  file=stream)
         return root
     for i, step in enumerate(steps, start=1):
         if planner.step_status(step)[0] == "done":

@@ -85,3 +85,13 @@ def test_native_noise_is_filtered_from_stderr_and_everything_else_kept(capfd):
     quiet.close()
     assert capfd.readouterr().err == ("error: broken.jpg: cannot be decoded\n"
                                       "partial line without newline")
+
+
+def test_no_line_is_lost_when_the_process_aborts():
+    import subprocess
+    import sys
+    code = ("import os\nfrom flags.native_logs import StderrFilter\nStderrFilter()\n"
+            "os.write(2, b'failed call to cuInit: no device\\nlast words\\n')\nos.abort()\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, timeout=60,
+                          env={"PYTHONPATH": str(REPO)})
+    assert done.returncode < 0 and done.stderr == b"last words\n"

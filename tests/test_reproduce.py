@@ -169,6 +169,7 @@ def test_a_dry_run_starts_nothing_and_a_bad_cache_is_estimated_again(tmp_path, m
     reproduce("8.3", "tiny", str(tmp_path), dry_run=True, warmup=True, stream=text)
     assert "estimates.json: unreadable" in text.getvalue() and "estimating again" in text.getvalue()
     assert "total estimate: ? (+ steps without an estimate)" in text.getvalue()
+    assert "a dry run starts no warm-up" in text.getvalue()
     # a real run measures again and writes the cache whole (atomically)
     _, steps = planner.plan_table("8.3", "tiny", str(tmp_path))
     monkeypatch.setattr(module, "measure", lambda step, scratch: (0.5, 4))

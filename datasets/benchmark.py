@@ -19,17 +19,24 @@ from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
 from datasets.cycle_data import load_cycle_data  # noqa: E402
+from datasets.files import DataError  # noqa: E402
 from datasets.pipeline import cache_bytes  # noqa: E402
 from flags.common import run_main  # noqa: E402
 from flags.cycle import cycle_config, define_cycle_flags  # noqa: E402
 
-define_cycle_flags()
-absl_flags.DEFINE_integer("batches", 50, "Batches timed per pipeline mode (after 5 untimed ones).")
-absl_flags.DEFINE_boolean("step_rate", True, "Also time the train step (training.benchmark).")
+
+def define_flags(fv=absl_flags.FLAGS):
+    define_cycle_flags(fv)
+    absl_flags.DEFINE_integer("batches", 50, "Batches timed per pipeline mode (after 5 untimed "
+                              "ones).", flag_values=fv)
+    absl_flags.DEFINE_boolean("step_rate", True, "Also time the train step (training.benchmark).",
+                              flag_values=fv)
 
 
 def pipeline_rate(data, config, cache_decoded, batches):
     """(images/s of the stream, seconds spent before the first batch)."""
+    if batches < 1:
+        raise DataError(f"--batches={batches}: must be >= 1 (batches timed per pipeline mode)")
     config = dataclasses.replace(config, cache_decoded=cache_decoded)
     t0 = time.perf_counter()
     stream = iter(data.train_batches(config, 0, batches + 5))
@@ -46,9 +53,11 @@ def main(argv):
     del argv
 
     def work():
-        config = cycle_config(absl_flags.FLAGS)
-        data = load_cycle_data(config)
         fv = absl_flags.FLAGS
+        if fv.batches < 1:  # before the data are loaded
+            pipeline_rate(None, None, False, fv.batches)
+        config = cycle_config(fv)
+        data = load_cycle_data(config)
         print(f"{config.dataset} {config.data_dir}: {len(data.train_a)} + {len(data.train_b)} images, "
               f"load {config.load_size} px, crop {config.image_size}, batch {config.batch_size}")
         for cached in (False, True):
@@ -69,4 +78,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -17,6 +17,9 @@ from datasets.files import DataError
 from datasets.synthetic_facades import CMP_CLASSES, CMP_PALETTE
 
 IGNORE_ID = 255  # the Cityscapes convention; also what the FCN-score skips in the ground truth
+# RGB distance within which a pixel counts as a palette (or void) colour in ``palette_share``: wide
+# enough for JPEG-compressed label files, far narrower than the gaps between palette colours.
+PALETTE_TOLERANCE = 20
 _BOX_SHIFT = 3  # colors_to_ids' table: 32 boxes of 8 values per channel
 
 
@@ -151,6 +154,18 @@ def colors_to_ids(rgb, label_set):
     if undecided.any():
         ids[undecided] = _nearest(pixels[undecided], label_set)
     return ids.astype(np.uint8).reshape(rgb.shape[:-1])
+
+
+def palette_share(rgb, label_set, tolerance=PALETTE_TOLERANCE):
+    """The share of the pixels of a uint8 RGB image within ``tolerance`` (Euclidean, 0-255) of one
+    of the label set's class or void colours: about 1 for its label maps, low for photos and for
+    the label maps of another label set."""
+    pixels = np.asarray(rgb, np.int32).reshape(-1, 3)
+    if not len(pixels):
+        return 0.0
+    colors = label_set._colors.astype(np.int32)
+    distances = ((pixels[:, None, :] - colors[None]) ** 2).sum(-1).min(1)
+    return float((distances <= tolerance * tolerance).mean())
 
 
 def ids_to_colors(ids, label_set):

@@ -134,9 +134,10 @@ def _extract(filename, dest):
     return os.path.join(dest, entries[0]) if len(entries) == 1 and os.path.isdir(os.path.join(dest, entries[0])) else dest
 
 
-def _split_pairs(src_dirs, dest_a, dest_b):
+def _split_pairs(src_dirs, dest_a, dest_b, member=str):
     """Splits side-by-side pairs: the left half (A, photo) as JPEG quality 100, the right half
-    (B, label map) as PNG, so that no second lossy pass blurs the label colours. Returns the count."""
+    (B, label map) as PNG, so that no second lossy pass blurs the label colours. Returns the count.
+    ``member(path)`` names an extracted file in errors (the archive member, not a temporary path)."""
     os.makedirs(dest_a)
     os.makedirs(dest_b)
     count = 0
@@ -145,9 +146,10 @@ def _split_pairs(src_dirs, dest_a, dest_b):
         for filename in list_images(split_dir):
             image = cv2.imread(filename, cv2.IMREAD_COLOR)
             if image is None:
-                raise DataError(f"{filename}: cannot be decoded")
+                raise DataError(f"{member(filename)}: cannot be decoded")
             if image.shape[1] % 2:
-                raise DataError(f"{filename}: width {image.shape[1]} is odd, not a side-by-side pair")
+                raise DataError(f"{member(filename)}: width {image.shape[1]} is odd, not a "
+                                "side-by-side pair")
             half = image.shape[1] // 2
             stem = f"{prefix}_{os.path.splitext(os.path.basename(filename))[0]}"
             if not (cv2.imwrite(os.path.join(dest_a, stem + ".jpg"), image[:, :half], [cv2.IMWRITE_JPEG_QUALITY, 100])
@@ -166,7 +168,7 @@ def _check_kind(filename, root, archive, folders):
                         f"{', '.join(m + '/' for m in missing)} (it holds {', '.join(found) or 'no folders'})")
 
 
-def _layout(filename, root, archive, layout, dest):
+def _layout(filename, root, archive, layout, dest, member=str):
     counts = {}
     if archive.kind == "cyclegan":
         if layout != "unpaired":
@@ -185,7 +187,8 @@ def _layout(filename, root, archive, layout, dest):
                 shutil.move(d, os.path.join(dest, os.path.basename(d)))
                 counts[os.path.basename(d)] = len(list_images(os.path.join(dest, os.path.basename(d))))
         else:
-            n = _split_pairs(dirs, os.path.join(dest, split + "A"), os.path.join(dest, split + "B"))
+            n = _split_pairs(dirs, os.path.join(dest, split + "A"), os.path.join(dest, split + "B"),
+                             member)
             counts[split + "A"] = counts[split + "B"] = n
     return counts
 
@@ -193,6 +196,8 @@ def _layout(filename, root, archive, layout, dest):
 def prepare(archive, out, *, layout="unpaired", archive_file=None, download_dir="data/downloads",
             checksum=None, name=""):
     """Verifies (downloading if needed) and lays out one dataset at ``out``; returns the counts."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise DataError(f"--out={out}: is a file, not a folder; choose another --out")
     if os.path.exists(out) and os.listdir(out):
         raise DataError(f"{out}: already exists and is not empty; remove it or choose another --out")
     filename = os.path.expanduser(archive_file) if archive_file else os.path.join(
@@ -208,10 +213,12 @@ def prepare(archive, out, *, layout="unpaired", archive_file=None, download_dir=
     os.makedirs(parent, exist_ok=True)
     work = tempfile.mkdtemp(prefix=".prepare-", dir=parent)
     try:
-        root = _extract(filename, os.path.join(work, "extracted"))
+        extracted = os.path.join(work, "extracted")
+        root = _extract(filename, extracted)
         dest = os.path.join(work, "dataset")
         os.makedirs(dest)
-        counts = _layout(filename, root, archive, layout, dest)
+        counts = _layout(filename, root, archive, layout, dest,
+                         lambda path: f"{filename}: member {os.path.relpath(path, extracted)}")
         with open(os.path.join(dest, "PREPARED.json"), "w", encoding="utf-8") as f:
             json.dump({"name": name, "url": archive.url, "archive": os.path.abspath(filename),
                        algorithm: digest, "checksum_overridden": bool(checksum),

@@ -22,10 +22,11 @@ import dataclasses
 import os
 
 import numpy as np
+from PIL import Image
 import tensorflow as tf
 
 from datasets.files import DataError, fingerprint, list_images, scan_images
-from datasets.labels import colors_to_ids
+from datasets.labels import PALETTE_TOLERANCE, colors_to_ids, palette_share
 from datasets.pipeline import epoch_order, read_image, resize, to_unit_range
 from datasets.synthetic_facades import ensure_synthetic_facades
 
@@ -104,9 +105,40 @@ def has_test_split(dataset, data_dir):
                                          for s in "AB")
 
 
-def load_labelled_images(dataset, data_dir, split, *, skip_corrupt=False):
+def check_label_colors(data, label_set, sample=8, minimum=0.5):
+    """Refuses label maps that are mostly not ``label_set``'s colours (photos taken for labels,
+    another label set), naming the worst of ``sample`` files spread over the set."""
+    picks = sorted({int(i) for i in np.linspace(0, len(data) - 1, min(sample, len(data)))})
+    shares = {}
+    for i in picks:
+        path = data.labels[i]
+        with Image.open(path) as image:
+            rgb = np.asarray(image.convert("RGB"))
+        if data.label_half != "full":
+            half = rgb.shape[1] // 2
+            rgb = rgb[:, half:] if data.label_half == "right" else rgb[:, :half]
+        shares[path] = palette_share(rgb[::2, ::2], label_set)
+    if np.mean(list(shares.values())) < minimum:
+        worst = min(shares, key=shares.get)
+        side = f" ({data.label_half} half)" if data.label_half != "full" else ""
+        raise DataError(f"{worst}{side}: only {shares[worst]:.0%} of its pixels are {label_set.name} "
+                        f"label colours (within {PALETTE_TOLERANCE} of the palette; "
+                        f"{np.mean(list(shares.values())):.0%} over {len(shares)} label maps of its "
+                        f"folder): not label maps of --label_set={label_set.name}. Photos and "
+                        "labels swapped, or another label set?")
+
+
+def load_labelled_images(dataset, data_dir, split, *, skip_corrupt=False, label_set=None):
     """The photos and label maps of one split of a dataset; every file is decoded once here so
-    that a bad one fails by name before anything starts."""
+    that a bad one fails by name before anything starts. With ``label_set``, label maps that are
+    mostly not its colours are refused (``check_label_colors``)."""
+    data = _load_labelled_images(dataset, data_dir, split, skip_corrupt)
+    if label_set is not None:
+        check_label_colors(data, label_set)
+    return data
+
+
+def _load_labelled_images(dataset, data_dir, split, skip_corrupt):
     if dataset not in SEGMENTATION_DATASETS:
         raise DataError(f"--dataset={dataset}: must be one of {', '.join(SEGMENTATION_DATASETS)}")
     if split not in SPLITS:

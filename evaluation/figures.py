@@ -1,10 +1,10 @@
 """The qualitative figures of chapter 8 as labelled PNG grids.
 
-    python -m evaluation.figures --kind=cycle --runs=runs/facades --input=data/facades/testB \
+    python -m evaluation.figures --kind=cycle --runs=runs/facades --input=data/facades/testB \\
         --out=fig8_3a.png [--direction=b2a] [--count=4]                      # Figs. 8.3-8.6
-    python -m evaluation.figures --kind=swap --swapgan=runs/swapgan/full --out=fig8_14.png \
+    python -m evaluation.figures --kind=swap --swapgan=runs/swapgan/full --out=fig8_14.png \\
         [--references=A.jpg,B.jpg,.. --conditions=C.jpg,..] [--count=4]      # Fig. 8.14
-    python -m evaluation.figures --kind=methods --swapgan=runs/swapgan/full --viton=runs/viton \
+    python -m evaluation.figures --kind=methods --swapgan=runs/swapgan/full --viton=runs/viton \\
         --out=fig8_15.png [--references=A.jpg --conditions=C.jpg,D.jpg,E.jpg]   # Fig. 8.15
     python -m evaluation.figures --kind=ablation --runs=runs/swapgan --out=fig8_16.png  # Fig. 8.16
 
@@ -36,6 +36,7 @@ from evaluation import swap as swap_eval  # noqa: E402
 from evaluation import table81, table83  # noqa: E402
 from evaluation.baselines import PoissonBlending, TPSWarping  # noqa: E402
 from evaluation.methods import person_batch  # noqa: E402
+from evaluation.outputs import check_output_file  # noqa: E402
 from evaluation.restore import load_cycle_generators  # noqa: E402
 from evaluation.swap_scores import load_test_set  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
@@ -54,6 +55,7 @@ DEFAULT_COUNT = {"cycle": 4, "swap": 4, "methods": 3, "ablation": 2}
 def _check_out(out, overwrite):
     if not out or not out.lower().endswith(".png"):
         raise ConfigError(f"--out={out}: give the .png file to write")
+    check_output_file(out, "out")
     if os.path.exists(out) and not overwrite:
         raise ConfigError(f"{out}: exists; pass --overwrite to replace it")
 
@@ -193,7 +195,7 @@ def ablation_figure(runs, out, *, dataset=None, data_dir=None, references=None, 
 
 def run_command(fv):
     """The command line: one figure of --kind; returns what it wrote."""
-    count = fv.count or DEFAULT_COUNT[fv.kind]
+    count = DEFAULT_COUNT[fv.kind] if fv.count is None else fv.count
     if count < 1:
         raise ConfigError(f"--count={count}: must be >= 1")
     needs = {"cycle": ("runs", "input"), "swap": ("swapgan",), "methods": ("swapgan",),

@@ -155,5 +155,7 @@ def step_status(step):
 def duration(seconds):
     if seconds is None:
         return "?"
+    if seconds < 59.5:
+        return f"{max(round(seconds), 1)} s"
     minutes = int(round(seconds / 60))
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"

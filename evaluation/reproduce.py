@@ -16,17 +16,100 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from absl import app
 from absl import flags as absl_flags
 
+from evaluation.report import write_report
 from evaluation import plan as planner
+from evaluation.step_check import check_steps
 from flags.common import run_main
 from training import workdir as wd
 from training.config import ConfigError
 
 TRAINERS = ("cycle", "fcn", "swapgan", "viton", "table")
+CACHE_FILE = "estimates.json"
+
+
+class Interrupted(KeyboardInterrupt):
+    """A SIGINT or SIGTERM; ``run_main`` exits with 128 + ``signum``."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class Signals:
+    """While a reproduction runs, SIGINT and SIGTERM go to the step that is running (started in its
+    own process group, so a terminal's Ctrl-C reaches it once, through here): its own handler
+    checkpoints and exits, and the reproduction waits for that however long it takes. With no step
+    running (planning, a warm-up) they interrupt at once; a warm-up's scratch run is stopped."""
+
+    def __init__(self):
+        self.child, self.signum, self._previous = None, None, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.child is not None and self.child.poll() is None:
+            self.signum = self.signum or signum
+            self.child.send_signal(signum)  # a second one stops the trainer at once, as its own does
+            return
+        raise Interrupted(signum)
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def run(self, argv):
+        """Runs ``argv`` to its end, passing signals on; returns its exit status."""
+        self.child = subprocess.Popen(argv, **child_options())
+        try:
+            return self.child.wait()
+        finally:
+            self.child = None
+
+
+def trainer_flags(module):
+    """(trainer name, define(fv), config(fv), config class) of a training module, for the checks of
+    ``evaluation.step_check`` (imported here, when needed: flags/ belongs to entry points)."""
+    if module == "training.cycle":
+        from flags.cycle import cycle_config, define_cycle_flags
+        from training.config import CycleConfig
+        return "cycle", define_cycle_flags, cycle_config, CycleConfig
+    if module == "training.swapgan":
+        from flags.swapgan import define_swapgan_flags, swapgan_config
+        from training.config import SwapConfig
+        return "swapgan", define_swapgan_flags, swapgan_config, SwapConfig
+    if module == "training.viton":
+        from flags.viton import define_viton_flags, viton_config
+        from training.viton_config import VitonConfig
+        return "viton", define_viton_flags, viton_config, VitonConfig
+    if module == "evaluation.fcn":
+        from evaluation.fcn_trainer import FCNConfig
+        from flags.fcn import define_fcn_flags, fcn_config
+        return "fcn", define_fcn_flags, fcn_config, FCNConfig
+    raise ValueError(f"not a training module: {module}")
+
+
+def _die_with_parent():
+    """In the child: SIGTERM when the reproduction dies without passing a signal on (SIGKILL), so
+    that no trainer is left running without it (Linux only; elsewhere a no-op)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def child_options():
+    return {"process_group": 0, "preexec_fn": _die_with_parent if sys.platform == "linux" else None}
 
 
 def measure(step, scratch, records=4, timeout=1800):
@@ -36,7 +119,7 @@ def measure(step, scratch, records=4, timeout=1800):
         f"--workdir={workdir}", "--log_every=2", "--checkpoint_every=1000000000",
         "--sample_every=1000000000"]
     proc = subprocess.Popen([sys.executable, "-m", step.module, *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, **child_options())
     metrics, deadline = wd.MetricsLog(workdir), time.time() + timeout
     try:
         while proc.poll() is None and time.time() < deadline:
@@ -58,27 +141,54 @@ def measure(step, scratch, records=4, timeout=1800):
     return per_step, status["total_steps"]
 
 
-def estimates(root, steps, warmup):
-    """{step name: seconds left or None}, cached in <root>/estimates.json by command."""
-    cache_file = os.path.join(root, "estimates.json")
-    cache = json.load(open(cache_file, encoding="utf-8")) if os.path.exists(cache_file) else {}
+def read_cache(cache_file, stream=sys.stdout):
+    """The cached estimates {command: {seconds_per_step, total_steps}}; a bad file is reported and
+    ignored (its steps are estimated again)."""
+    if not os.path.exists(cache_file):
+        return {}
+    try:
+        with open(cache_file, encoding="utf-8") as f:
+            cache = json.load(f)
+        if not isinstance(cache, dict) or not all(
+                isinstance(v, dict) and isinstance(v.get("seconds_per_step"), (int, float))
+                for v in cache.values()):
+            raise ValueError("not a map of commands to estimates")
+    except (OSError, ValueError) as e:
+        print(f"warning: {cache_file}: unreadable ({e}); estimating again", file=stream, flush=True)
+        return {}
+    return cache
+
+
+def write_cache(cache_file, cache):
+    os.makedirs(os.path.dirname(cache_file), exist_ok=True)
+    wd._atomic_write(cache_file, json.dumps(cache, indent=2) + "\n")
+
+
+def estimates(root, steps, warmup, stream=sys.stdout):
+    """{step name: seconds left or None}, cached in <root>/estimates.json by command. Without
+    ``warmup`` nothing is started: steps never measured get None."""
+    cache_file = os.path.join(root, CACHE_FILE)
+    cache = read_cache(cache_file, stream)
     out = {}
     with tempfile.TemporaryDirectory(prefix="warmup-") as scratch:
         for step in steps:
             state, done, total = planner.step_status(step)
-            if state in ("done", "always") or not warmup:
-                out[step.name] = 0.0 if state == "done" else None
-                continue
             key = step.command()
+            if state == "done":
+                out[step.name] = 0.0
+                continue
+            if state == "always" or (key not in cache and not warmup):
+                out[step.name] = None
+                continue
             if key not in cache:
-                print(f"  measuring {step.name} (a few steps on a scratch workdir) ...", flush=True)
+                print(f"  measuring {step.name} (a few steps on a scratch workdir) ...", file=stream,
+                      flush=True)
                 per_step, measured_total = measure(step, scratch)
                 cache[key] = {"seconds_per_step": per_step, "total_steps": measured_total}
-                os.makedirs(root, exist_ok=True)
-                with open(cache_file, "w", encoding="utf-8") as f:
-                    json.dump(cache, f, indent=2)
-            total = total or cache[key]["total_steps"]
-            out[step.name] = cache[key]["seconds_per_step"] * max(total - (done or 0), 0)
+                write_cache(cache_file, cache)
+            total = total or cache[key].get("total_steps")
+            out[step.name] = (None if total is None
+                              else cache[key]["seconds_per_step"] * max(total - (done or 0), 0))
     return out
 
 
@@ -93,10 +203,18 @@ def describe(step):
 
 def reproduce(table, preset, out, data_dir=None, overrides=None, dry_run=False, warmup=True,
               stream=sys.stdout, seeds=1):
+    """Plans, checks, estimates and runs a table (module doc); a dry run starts nothing."""
     root, steps = planner.plan_table(table, preset, out, data_dir, overrides, seeds=seeds)
+    check_steps(root, steps, {module: f"--{trainer}_flags"
+                              for trainer, module in planner.MODULES.items()}, trainer_flags)
+    with Signals() as signals:
+        return _reproduce(table, preset, root, steps, dry_run, warmup, stream, signals, seeds)
+
+
+def _reproduce(table, preset, root, steps, dry_run, warmup, stream, signals, seeds=1):
     print(f"Table {table}, preset {preset}{f', {seeds} seeds per row' if seeds > 1 else ''}: "
           f"{len(steps)} steps in {root}", file=stream)
-    times = estimates(root, steps, warmup)
+    times = estimates(root, steps, warmup and not dry_run, stream)
     for i, step in enumerate(steps, start=1):
         left = "" if times[step.name] == 0.0 else f"; estimate {planner.duration(times[step.name])}"
         print(f"  {i}. {step.name}: {describe(step)}{left}\n     {step.command()}", file=stream)
@@ -105,6 +223,9 @@ def reproduce(table, preset, out, data_dir=None, overrides=None, dry_run=False, 
           f"{'' if len(known) == len(times) else ' (+ steps without an estimate)'}", file=stream,
           flush=True)
     if dry_run:
+        if any(s.workdir and times[s.name] is None for s in steps):
+            print("  (a dry run starts no warm-up: steps never measured have no estimate)",
+                  file=stream)
         return root
     for i, step in enumerate(steps, start=1):
         if planner.step_status(step)[0] == "done":
@@ -113,18 +234,21 @@ def reproduce(table, preset, out, data_dir=None, overrides=None, dry_run=False, 
         print(f"[{i}/{len(steps)}] {step.name}: running (estimate {planner.duration(times[step.name])})",
               file=stream, flush=True)
         start = time.time()
-        code = subprocess.run(step.argv()).returncode
-        if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
-            print(f"[{i}/{len(steps)}] {step.name}: interrupted; rerun the same command to continue",
-                  file=stream, flush=True)
-            raise KeyboardInterrupt
+        code = signals.run(step.argv())
+        stops = (signal.SIGINT, signal.SIGTERM)
+        signum = signals.signum or next((s for s in stops if code in (128 + s, -s)), None)
+        if signum:
+            print(f"[{i}/{len(steps)}] {step.name}: interrupted ({signal.Signals(signum).name}); "
+                  "rerun the same command to continue", file=stream, flush=True)
+            raise Interrupted(signum)
         if code:
-            raise ConfigError(f"step {step.name} failed (exit status {code}): {step.command()}")
+            status = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+            raise ConfigError(f"step {step.name} failed ({status}): {step.command()}")
         print(f"[{i}/{len(steps)}] {step.name}: done in {planner.duration(time.time() - start)}",
               file=stream, flush=True)
     print(f"Table {table} written under {root}", file=stream)
-    from evaluation.report import write_report  # noqa: PLC0415 (one hunk: H1/H5 edit the top)
-    print(f"Report: {write_report(out, {root: [s.command() for s in steps]})}", file=stream)
+    report = write_report(os.path.dirname(root), {root: [s.command() for s in steps]})
+    print(f"Report: {report}", file=stream)
     return root
 
 
@@ -144,11 +268,14 @@ if __name__ == "__main__":
     absl_flags.DEFINE_string("data_dir", None, "Dataset root (8.1: CMP facades, unpaired layout; "
                              "8.2/8.3: the DeepFashion layout; default: data/facades or the built-in "
                              "synthetic persons).")
-    absl_flags.DEFINE_boolean("dry_run", False, "Print the plan and estimates only.")
+    absl_flags.DEFINE_boolean("dry_run", False, "Print the plan (and estimates measured earlier) "
+                              "only; starts nothing.")
     absl_flags.DEFINE_integer("seeds", 1, "Train each row with this many seeds (seed i > 0 in "
                               "<workdir>-seed<i>); the tables report mean ± std over seeds.")
     absl_flags.DEFINE_boolean("warmup", True, "Estimate each step's time from a short warm-up.")
     for trainer in TRAINERS:
+        example = ('"--max_references=100" (Tables 8.2 and 8.3)' if trainer == "table"
+                   else '"--epochs=5"')
         absl_flags.DEFINE_string(f"{trainer}_flags", None, f"Extra flags for every {trainer} "
-                                 "command, after (so overriding) the preset's, e.g. \"--epochs=5\".")
+                                 f"command, after (so overriding) the preset's, e.g. {example}.")
     app.run(main)

@@ -31,6 +31,7 @@ from datasets.persons import keypoints as kp  # noqa: E402
 from datasets.persons.deepfashion import (CROP_OFFSET, CROP_WIDTH, FRAME, SPLITS,  # noqa: E402
                                           annotation_file, detect_keypoint_frame)
 from datasets.persons.pipeline import person_example  # noqa: E402
+from evaluation.outputs import check_output_dir, check_output_file  # noqa: E402
 from evaluation.restore import restore_networks  # noqa: E402
 from flags.common import run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
@@ -205,6 +206,7 @@ def _checked_outputs(workdir, outs, overwrite, batch_size):
     for out in outs:
         if not out.lower().endswith(IMAGE_EXTENSIONS):
             raise ConfigError(f"{out}: the output must end in one of {', '.join(IMAGE_EXTENSIONS)}")
+        check_output_file(out, "out")
     _check_free(outs, overwrite)
     return config
 
@@ -287,6 +289,7 @@ def run_command(fv):
         config = wd.read_config(fv.workdir, SwapConfig, TRAINER)
         image_dir = fv.image_dir or os.path.join(config.data_dir, "test")
         out_dir = fv.out_dir or os.path.join(fv.workdir, wd.RESULTS_DIR, "swap")
+        check_output_dir(out_dir, "out_dir", {"image_dir": image_dir})
         pairs, outs = pair_outputs(fv.pairs, image_dir, out_dir)
         step = swap_files(fv.workdir, pairs, outs, grid=fv.grid, **options)
         return f"{len(outs)} swapped images (step {step}) in {out_dir}"

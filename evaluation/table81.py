@@ -1,7 +1,7 @@
 """Table 8.1: FCN-scores of GAN / Vanilla / Long / Nest CycleGAN (label->photo) and the Oracle,
 beside the thesis's numbers.
 
-    python -m evaluation.table81 --fcn=runs/fcn/facades --runs=runs/facades \
+    python -m evaluation.table81 --fcn=runs/fcn/facades --runs=runs/facades \\
         [--cityscapes_fcn=runs/fcn/cityscapes --cityscapes_runs=runs/cityscapes] [--out=DIR]
 
 Under each --runs folder the four workdirs are found by name (gan/, vanilla/, long/, nest/) or, when
@@ -30,13 +30,14 @@ from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
 from evaluation.charts import bar_chart, table81_bars  # noqa: E402
-from evaluation.fcn_score import (fcn_score, image_confusions, intervals,  # noqa: E402
+from evaluation.fcn_score import (fcn_score, image_confusions, intervals, plan,  # noqa: E402
                                   read_fcn_config, read_run_config)
 from evaluation.plan import SEED_FOLDER, seed_workdirs  # noqa: E402
 from evaluation.scores import fcn_metrics  # noqa: E402
 from evaluation.uncertainty import RESAMPLES, SEED as BOOTSTRAP_SEED  # noqa: E402
 from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering, ordering_csv_rows,  # noqa: E402
                                     ordering_markdown, over_seeds, seeds_text, text)
+from evaluation.outputs import check_output_dir  # noqa: E402
 from flags.common import AutoBooleanFlag, run_main  # noqa: E402
 from training import workdir as wd  # noqa: E402
 from training.config import ConfigError  # noqa: E402
@@ -174,12 +175,28 @@ def _fcn_statistic(confusions):
     return dict(zip((m for m, _ in METRICS), fcn_metrics(confusions.sum(0))))
 
 
+def check_test_sets(fcn, found):
+    """Every row of a table is scored on the test set of the FCN's Oracle: a run trained (and so
+    scored) on other data is refused by name."""
+    oracle = plan(fcn, oracle=True)[0]
+    for workdir in (w for seeds in found.values() for w in seeds):
+        run = plan(fcn, workdir)[0]
+        if run["test_data"] != oracle["test_data"]:
+            raise ConfigError(
+                f"{workdir}: trained on --dataset={run['dataset']} --data_dir={run['data_dir']} "
+                f"({run['test_images']} test images), but the FCN's Oracle row uses "
+                f"--dataset={oracle['dataset']} --data_dir={oracle['data_dir']} "
+                f"({oracle['test_images']}); every row of Table 8.1 must be scored on one test "
+                "set: move the run out of --runs, or train it on the FCN's data")
+
+
 def dataset_rows(fcn, runs, *, overwrite=False, jit_compile=False, progress_stream=None):
     """One dataset's part of the table: the FCN's settings, the five rows (our mean over seeds,
     None where the run is missing, with each seed's interval; the thesis's; the runs' workdirs,
     steps and settings) and the orderings."""
     fcn_config = read_fcn_config(fcn)
     found = find_seed_runs(runs) if runs else {}
+    check_test_sets(fcn, found)
     score_args = dict(overwrite=overwrite, jit_compile=jit_compile, progress_stream=progress_stream)
     matrices = {}
     rows = [_row(key, label, fcn_config.label_set, found.get(key, []), fcn, score_args, matrices)
@@ -197,6 +214,8 @@ def table81(fcn, runs, *, cityscapes_fcn=None, cityscapes_runs=None, out=None, o
     if cityscapes_runs and not cityscapes_fcn:
         raise ConfigError(f"--cityscapes_runs={cityscapes_runs}: needs --cityscapes_fcn, the FCN "
                           "trained on Cityscapes (python -m evaluation.fcn --label_set=cityscapes)")
+    out = out or os.path.join(runs or fcn, wd.RESULTS_DIR)
+    check_output_dir(out, "out")
     table = {"thesis": {d: {key: dict(zip((m for m, _ in METRICS), THESIS[d][key]))
                             for key, _ in ROWS} for d, _ in DATASETS}, "datasets": {}}
     for name, fcn_dir, runs_dir, flag in (("facades", fcn, runs, "fcn"),
@@ -213,7 +232,6 @@ def table81(fcn, runs, *, cityscapes_fcn=None, cityscapes_runs=None, out=None, o
                                                progress_stream=progress_stream)
     table["uncertainty"] = {"interval": "95% percentile bootstrap over the test images",
                             "resamples": RESAMPLES, "seed": BOOTSTRAP_SEED}
-    out = out or os.path.join(runs or fcn, wd.RESULTS_DIR)
     os.makedirs(out, exist_ok=True)
     paths = {ext: os.path.join(out, f"table81.{ext}") for ext in ("md", "csv", "json")}
     paths["orderings_csv"] = os.path.join(out, "table81_orderings.csv")

@@ -1,7 +1,7 @@
 """Table 8.2: inception scores of Poisson image blending, TPS warping, VITON and SwapGAN under the
 thesis protocol (8.2.4), beside the thesis's numbers.
 
-    python -m evaluation.table82 --swapgan=runs/swapgan/full --viton=runs/viton \
+    python -m evaluation.table82 --swapgan=runs/swapgan/full --viton=runs/viton \\
         --dataset=deepfashion --data_dir=data/deepfashion [--out=DIR] [--max_references=N]
 
 Every method turns the same (reference, condition) pairs (``evaluation.protocol``: every test image
@@ -32,6 +32,7 @@ from evaluation import swap_scores as ss  # noqa: E402
 from evaluation.charts import bar_chart, table82_bars  # noqa: E402
 from evaluation.baselines import TPS_REGULARIZATION, PoissonBlending, TPSWarping  # noqa: E402
 from evaluation.plan import seed_workdirs  # noqa: E402
+from evaluation.outputs import check_output_dir  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
 from evaluation.uncertainty import RESAMPLES, numbers, score_intervals, seed_summary  # noqa: E402
 from evaluation.uncertainty import SEED as BOOTSTRAP_SEED  # noqa: E402
@@ -124,7 +125,16 @@ def table82(swapgan, viton=None, *, dataset=None, data_dir=None, out=None, proto
     (table, paths)."""
     protocol = protocol or ss.Protocol()
     out = out or os.path.join(os.path.dirname(os.path.abspath(swapgan)), wd.RESULTS_DIR)
+    check_output_dir(out, "out")
+    if viton and not os.path.exists(viton):
+        raise ConfigError(f"--viton={viton}: not found (leave --viton out for a table without "
+                          "the VITON row)")
     items, notes = scorables(swapgan, viton, out, swapgan_step, viton_step)
+    generators = items["swapgan"][0].provenance["settings"].get("generators")
+    if generators != "I,II,III":
+        raise ConfigError(f"--swapgan={swapgan}: a --generators={generators} run; Table 8.2's "
+                          "SwapGAN row is the full model (--generators=I,II,III); ablations "
+                          "belong in Table 8.3")
     settings = items["swapgan"][0].provenance["settings"]
     data = ss.TestData(dataset or settings["dataset"], data_dir or settings["data_dir"], protocol)
     classifier = classifier or ss.proto.Classifier(batch_size=protocol.batch_size)
@@ -251,6 +261,7 @@ def define_flags(fv=absl_flags.FLAGS):
     absl_flags.DEFINE_integer("viton_step", None, "Checkpoint step (default: newest).",
                               flag_values=fv)
     ss.define_protocol_flags(fv)
+    absl_flags.adopt_module_key_flags(ss, flag_values=fv)  # --help shows --out, --max_references...
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from evaluation import ground_truth as gt  # noqa: E402
 from evaluation import swap_scores as ss  # noqa: E402
 from evaluation.charts import bar_chart, table83_bars  # noqa: E402
 from evaluation.plan import SEED_FOLDER, seed_workdirs  # noqa: E402
+from evaluation.outputs import check_output_dir  # noqa: E402
 from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
 from evaluation.uncertainty import PER_PAIR, RESAMPLES, numbers, ordering  # noqa: E402
 from evaluation.uncertainty import SEED as BOOTSTRAP_SEED  # noqa: E402
@@ -61,17 +62,22 @@ def find_runs(runs_dir):
     candidates, or a folder without any SwapGAN run."""
     if not os.path.isdir(runs_dir):
         raise ConfigError(f"--runs={runs_dir}: folder not found")
-    generators = {}
+    generators, names = {}, {v for v, _, _ in VARIANTS}
     for name in sorted(os.listdir(runs_dir)):
         workdir = os.path.join(runs_dir, name)
-        if os.path.isfile(os.path.join(workdir, wd.CONFIG_FILE)) and \
-                wd.read_trainer(workdir) == TRAINER:
+        if not os.path.isfile(os.path.join(workdir, wd.CONFIG_FILE)):
+            continue
+        trainer = wd.read_trainer(workdir)
+        if trainer == TRAINER:
             with open(os.path.join(workdir, wd.CONFIG_FILE), encoding="utf-8") as f:
                 generators[name] = json.load(f)["config"].get("generators")
+        elif name in names:
+            raise ConfigError(f"--runs={runs_dir}: {name}/ holds a run of another trainer "
+                              f"({trainer!r}), not a SwapGAN run; move it away")
     if not generators:
         raise ConfigError(f"--runs={runs_dir}: no SwapGAN workdir there (expected i_iii/, i_ii/ "
                           "and full/, trained with --generators=I,III, I,II and I,II,III)")
-    found, names = {}, {v for v, _, _ in VARIANTS}
+    found = {}
     for variant, wanted, _ in VARIANTS:
         if variant in generators:
             if generators[variant] != wanted:
@@ -121,6 +127,8 @@ def table83(runs, *, dataset=None, data_dir=None, out=None, protocol=None, class
     table83.{md,csv,json} and table83_orderings.csv; returns (table, paths)."""
     protocol = protocol or ss.Protocol()
     found = find_seed_runs(runs)
+    out = out or os.path.join(runs, wd.RESULTS_DIR)
+    check_output_dir(out, "out")
     items = {v: [ss.run_scorable("swapgan", w, "runs", SwapConfig, TRAINER,
                                  SwapGANMethod.from_workdir, outputs=ss.swapgan_outputs)
                  for w in workdirs] for v, workdirs in found.items()}
@@ -143,7 +151,6 @@ def table83(runs, *, dataset=None, data_dir=None, out=None, protocol=None, class
     table["uncertainty"] = {"interval": "95% percentile bootstrap over the protocol's pairs (SSIM "
                             "and per-pair metrics) or its images within each IS split (IS)",
                             "resamples": RESAMPLES, "seed": BOOTSTRAP_SEED}
-    out = out or os.path.join(runs, wd.RESULTS_DIR)
     bar_chart(*table83_bars(table), os.path.join(out, "table83.png"), title="Table 8.3, ours vs thesis")
     paths = ss.write_table(out, "table83", markdown(table), csv_text(table), table)
     paths["orderings_csv"] = os.path.join(out, "table83_orderings.csv")
@@ -351,6 +358,7 @@ def define_flags(fv=absl_flags.FLAGS):
     absl_flags.DEFINE_string("data_dir", None, "Test data folder (default: the runs').",
                              flag_values=fv)
     ss.define_protocol_flags(fv)
+    absl_flags.adopt_module_key_flags(ss, flag_values=fv)  # --help shows --out, --max_references...
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import tensorflow as tf  # noqa: E402
 
 from datasets.files import list_images, scan_images  # noqa: E402
 from datasets.pipeline import read_image, resize, to_unit_range  # noqa: E402
+from evaluation.outputs import check_output_dir  # noqa: E402
 from evaluation.restore import load_cycle_generators  # noqa: E402
 from flags.common import run_main  # noqa: E402
 from models.cycle import apply_chain  # noqa: E402
@@ -33,8 +34,21 @@ def output_names(paths):
             for s, p in zip(stems, paths)]
 
 
+def check_outputs(output_dir, input_dir, names, intermediate, overwrite):
+    """Refuses, before any computing, an output folder that cannot be written or is (or lies in)
+    the input folder, and one holding earlier outputs of these names unless ``overwrite``."""
+    check_output_dir(output_dir, "output", {"input": input_dir})
+    existing = [os.path.join(output_dir, n + ".png") for n in names
+                if os.path.exists(os.path.join(output_dir, n + ".png"))]
+    if intermediate and os.path.isdir(os.path.join(output_dir, "intermediate")):
+        existing.append(os.path.join(output_dir, "intermediate"))
+    if existing and not overwrite:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise ConfigError(f"{existing[0]}{more}: exists; pass --overwrite to replace earlier results")
+
+
 def translate_folder(workdir, input_dir, direction, output_dir=None, step=None, batch_size=8,
-                     intermediate=False, skip_corrupt_images=False):
+                     intermediate=False, skip_corrupt_images=False, overwrite=False):
     """Runs the a2b or b2a chain over every image of input_dir; returns the output folder."""
     if batch_size < 1:
         raise ConfigError(f"--batch_size={batch_size}: must be >= 1")
@@ -45,6 +59,7 @@ def translate_folder(workdir, input_dir, direction, output_dir=None, step=None, 
     paths, _ = scan_images(list_images(input_dir), skip_corrupt=skip_corrupt_images)
     names = output_names(paths)
     output_dir = output_dir or os.path.join(workdir, wd.RESULTS_DIR, f"{direction}_step{restored}")
+    check_outputs(output_dir, input_dir, names, intermediate, overwrite)
     run = tf.function(lambda x: apply_chain(chain, x, training=False))
     for start in range(0, len(paths), batch_size):
         chunk = paths[start:start + batch_size]
@@ -63,7 +78,8 @@ def main(argv):
     del argv
     fv = absl_flags.FLAGS
     print(run_main(lambda: translate_folder(fv.workdir, fv.input, fv.direction, fv.output, fv.step,
-                                            fv.batch_size, fv.intermediate, fv.skip_corrupt_images)))
+                                            fv.batch_size, fv.intermediate, fv.skip_corrupt_images,
+                                            fv.overwrite)))
 
 
 if __name__ == "__main__":
@@ -71,7 +87,8 @@ if __name__ == "__main__":
     absl_flags.DEFINE_string("input", None, "Folder of input images.", required=True)
     absl_flags.DEFINE_enum("direction", "a2b", ["a2b", "b2a"], "Which chain to run (domains as in "
                            "training, i.e. after its --direction).")
-    absl_flags.DEFINE_string("output", None, "Output folder.")
+    absl_flags.DEFINE_string("output", None, "Output folder (not the --input folder).")
+    absl_flags.DEFINE_boolean("overwrite", False, "Replace outputs of an earlier call.")
     absl_flags.DEFINE_integer("step", None, "Checkpoint step (default: newest).")
     absl_flags.DEFINE_integer("batch_size", 8, "Images per forward pass.")
     absl_flags.DEFINE_boolean("intermediate", False, "Also write every intermediate generator output.")

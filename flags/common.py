@@ -10,9 +10,12 @@ from absl.flags import _argument_parser as absl_parsers
 from absl.flags import _flag as absl_flag
 
 from datasets.errors import DataError
+from flags.native_logs import quiet_cpu_noise
 from training import registry
 from training.config import (DISTRIBUTE, PERSON_DATA_DIRS, PERSON_DATASETS, PRECISIONS,
                              WEIGHT_DECAY_MODES, ConfigError, TrainConfig)
+
+quiet_cpu_noise()  # as early as an entry point imports us: before TensorFlow looks for a GPU
 
 _DEFAULTS = TrainConfig()
 
@@ -104,13 +107,19 @@ def refuse_positional_args(argv):
 
 def run_main(work, argv=None):
     """Runs an entry point's work: a one-line ``error:`` and status 2 for bad flags, data, files or
-    workdirs (ConfigError, DataError), 1 for a diverged run, 128 + signal after an interrupt (the
-    loop has checkpointed and said so). With ``argv`` (absl's), positional arguments are refused."""
+    workdirs (ConfigError, DataError; also an OSError, e.g. an output that cannot be written), 1
+    for a diverged run, 128 + signal after an interrupt (the loop has checkpointed and said so).
+    With ``argv`` (absl's), positional arguments are refused."""
     refuse_positional_args(argv or [])
+    quiet_cpu_noise()
     try:
         return work()
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:  # an output that cannot be written, found only when writing it
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
         sys.exit(2)
     except FloatingPointError as e:
         print(f"error: training diverged: {e}", file=sys.stderr)
@@ -145,6 +154,11 @@ def define_person_data_flags(fv, defaults, *, image_size_help):
                               f"this ({image_size_help}).", flag_values=fv)
     absl_flags.DEFINE_boolean("flip", defaults.flip, "Random horizontal flips of a whole pair "
                               "(the thesis uses no augmentation).", flag_values=fv)
+    # define_train_flags speaks of CycleGAN's domains and image pools, which these trainers lack
+    fv["seed"].help = "Seed of initialisation, data order and augmentation."
+    fv["num_samples"].help = "Test pairs (reference and condition) in each sample grid."
+    fv["precision"].help = ("float32, or 16-bit convolutions with float32 norms, outputs and "
+                            "losses (mixed_float16 adds dynamic loss scaling).")
 
 
 def person_data_values(fv):

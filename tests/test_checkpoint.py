@@ -194,6 +194,19 @@ def test_evaluation_restores_the_trained_generators(tmp_path, tiny_config):
     out = translate_folder(config.workdir, str(inputs), "a2b", output_dir=str(tmp_path / "out"),
                            skip_corrupt_images=True)
     assert sorted(os.listdir(out)) == ["x_jpg.png", "x_png.png"]
+    # a rerun into the same folder, the input folder itself or a file: refused before computing
+    with pytest.raises(ConfigError, match=r"x_jpg\.png and 1 more: exists; pass --overwrite"):
+        translate_folder(config.workdir, str(inputs), "a2b", output_dir=out, skip_corrupt_images=True)
+    translate_folder(config.workdir, str(inputs), "a2b", output_dir=out, skip_corrupt_images=True,
+                     overwrite=True)
+    before = sorted(os.listdir(inputs))
+    for output, message in ((inputs, r"--output=.*: is the --input folder"),
+                            (inputs / "sub", r"--output=.*: is inside the --input folder"),
+                            (tmp_path / "out" / "x_jpg.png", r"--output=.*: is a file, not a folder")):
+        with pytest.raises(ConfigError, match=message):
+            translate_folder(config.workdir, str(inputs), "a2b", output_dir=str(output),
+                             skip_corrupt_images=True, overwrite=True)
+    assert sorted(os.listdir(inputs)) == before
     with pytest.raises(ConfigError, match=r"--batch_size=0: must be >= 1"):
         translate_folder(config.workdir, str(inputs), "a2b", batch_size=0)
     # a diverged checkpoint is refused, not evaluated into black images

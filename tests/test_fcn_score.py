@@ -233,3 +233,53 @@ def test_table81_refuses_what_it_cannot_use(workdirs, tmp_path):
         table81(fcn, None, cityscapes_fcn=fcn, **QUIET)
     with pytest.raises(ConfigError, match=r"--fcn=.*long: .*not a 'fcn' run"):
         table81(run, None, **QUIET)
+
+
+def test_every_row_is_scored_on_the_oracles_test_set(workdirs, tmp_path, facades):
+    _, _, fcn, run = workdirs
+    other = tiny_facades(tmp_path / "other", facades, n_train=6, n_test=3)
+    runs = tmp_path / "runs"
+    _copy_run(run, runs / "long")
+    _copy_run(run, runs / "nest", variant="nest", data_dir=other)
+    with pytest.raises(ConfigError, match=r"nest: trained on --dataset=unpaired --data_dir=.*other "
+                                          r"\(3 test images\), but the FCN's Oracle row uses "
+                                          r"(.|\n)*\(5\)"):
+        table81(fcn, str(runs), **QUIET)
+    assert not os.path.exists(runs / "results")
+    (tmp_path / "afile").write_text("mine")
+    shutil.rmtree(runs / "nest")
+    with pytest.raises(ConfigError, match=r"--out=.*afile: is a file, not a folder"):
+        table81(fcn, str(runs), out=str(tmp_path / "afile"), **QUIET)
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_label_maps_of_another_label_set_or_photos_are_refused(workdirs, tmp_path, facades):
+    from datasets.files import DataError
+    from datasets.labels import CITYSCAPES, FACADES, palette_share
+    _, data, fcn, run = workdirs
+    exact = np.array(FACADES.palette)[None].repeat(4, 0)  # 4 x 12 pixels, all palette colours
+    assert palette_share(exact, FACADES) == 1.0
+    near = exact.astype(int) + np.array([11, -11, 11])  # 19 away (JPEG noise): still counted
+    assert palette_share(np.clip(near, 0, 255), FACADES) == 1.0
+    far = exact.astype(int) + np.array([12, -12, 12])  # 20.8 away where no channel clips
+    share = palette_share(np.clip(far, 0, 255), FACADES)
+    clipped = [c for c in FACADES.palette if np.linalg.norm(np.clip(np.array(c, int) + [12, -12, 12],
+                                                                    0, 255) - c) <= 20]
+    assert share == pytest.approx(len(clipped) / 12) and share < 1
+    assert palette_share(np.full((4, 4, 3), 128), FACADES) == 0.0
+    assert load_labelled_images("unpaired", data, "train", label_set=FACADES)
+    swapped = tmp_path / "swapped"  # photos as labels
+    for split in ("train", "test"):
+        swapped.mkdir(exist_ok=True)
+        os.symlink(os.path.join(data, split + "A"), swapped / (split + "B"))
+        os.symlink(os.path.join(data, split + "B"), swapped / (split + "A"))
+    with pytest.raises(DataError, match=r"swapped/testB/.*\.jpg: only 0% of its pixels are facades label "
+                                        r"colours .*--label_set=facades"):
+        load_labelled_images("unpaired", str(swapped), "test", label_set=FACADES)
+    with pytest.raises(DataError, match=r"trainB/.*\.png: only \d+% of its pixels are cityscapes"):
+        load_labelled_images("unpaired", data, "train", label_set=CITYSCAPES)
+    # a Cityscapes FCN cannot score a facades run (its label set is not the run's labels)
+    city = _copy_run(fcn, tmp_path / "city_fcn", label_set="cityscapes", dataset="pix2pix",
+                     data_dir=str(tmp_path / "none"))
+    with pytest.raises(DataError, match=r"testB/.*: only \d+% of its pixels are cityscapes"):
+        fs.fcn_score(city, run, **QUIET)

@@ -90,7 +90,7 @@ def test_bad_archives_and_destinations(tmp_path):
     with pytest.raises(DataError, match="--archive file not found"):
         prepare(ARCHIVES["facades"], str(tmp_path / "o"), archive_file=str(tmp_path / "missing.tar.gz"))
     odd = _pix2pix_tar(tmp_path / "odd.tar.gz", odd=True)
-    with pytest.raises(DataError, match="width 17 is odd"):
+    with pytest.raises(DataError, match=r"odd\.tar\.gz: member facades/train/1\.jpg: width 17 is odd"):
         prepare(_entry(odd), str(tmp_path / "o"), archive_file=odd)
     assert not os.path.exists(tmp_path / "o")
     no_val = _pix2pix_tar(tmp_path / "noval.tar.gz", splits=(("train", 1), ("test", 1)))
@@ -107,6 +107,8 @@ def test_bad_archives_and_destinations(tmp_path):
     archive = _pix2pix_tar(tmp_path / "f.tar.gz")
     with pytest.raises(DataError, match="already exists"):
         prepare(_entry(archive), str(occupied), archive_file=archive)
+    with pytest.raises(DataError, match=r"--out=.*f\.tar\.gz: is a file, not a folder"):
+        prepare(_entry(archive), archive, archive_file=archive)
     text = tmp_path / "plain.txt"
     text.write_text("not an archive")
     with pytest.raises(DataError, match="neither a zip nor a tar"):

@@ -211,6 +211,8 @@ def inputs(trained, synthetic_persons, tmp_path):
     ("pairs and single", ConfigError, r"give one of .* \(got --reference/--condition and --pairs\)"),
     ("no condition", ConfigError, r"--condition missing"),
     ("bad parsing dir", DataError, r"syn_00006_1front\.png: parsing map of .* not found \(--parsing_dir\)"),
+    ("out under a file", ConfigError, r"--out=.*: .*afile is a file, not a folder"),
+    ("out_dir a file", ConfigError, r"--out_dir=.*afile: is a file, not a folder"),
 ])
 def test_swap_bad_inputs_are_named(inputs, tmp_path, case, error, message):
     args = dict(inputs)
@@ -236,6 +238,14 @@ def test_swap_bad_inputs_are_named(inputs, tmp_path, case, error, message):
         del args["condition"]
     elif case == "bad parsing dir":
         extra = [f"--parsing_dir={tmp_path}"]
+    elif case in ("out under a file", "out_dir a file"):
+        (tmp_path / "afile").write_text("mine")
+        args["out"] = str(tmp_path / "afile" / "out.png")
+        if case == "out_dir a file":
+            persons = os.path.dirname(os.path.dirname(args.pop("reference")))
+            del args["condition"], args["out"]
+            extra = [f"--pairs={os.path.join(persons, 'fashion-pairs-test.csv')}",
+                     f"--out_dir={tmp_path / 'afile'}"]
     fv = _swap_flags(*[f"--{k}={v}" for k, v in args.items()], *extra)
     with pytest.raises(error, match=message):
         swap_eval.run_command(fv)

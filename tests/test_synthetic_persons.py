@@ -203,3 +203,22 @@ def test_bad_arguments_are_named(tmp_path, kwargs, message):
     assert not (tmp_path / "x").exists()
     with pytest.raises(ValueError, match="split must be one of"):
         split_identities("val", 1, 1)
+
+
+def test_regenerating_an_old_layout_never_deletes_a_users_files(tmp_path):
+    root = str(tmp_path / "persons")
+    ensure_synthetic_persons(root, n_train=1, n_test=1, size=48)
+    manifest = os.path.join(root, "synthetic.json")
+    with open(manifest, encoding="utf-8") as f:
+        spec = json.load(f)
+    with open(manifest, "w", encoding="utf-8") as f:
+        json.dump({**spec, "layout_version": spec["layout_version"] - 1}, f)  # an old layout
+    with open(os.path.join(root, "train", "notes.txt"), "w") as f:
+        f.write("mine")
+    ensure_synthetic_persons(root, n_train=1, n_test=1, size=48)
+    with open(manifest, encoding="utf-8") as f:
+        assert json.load(f) == spec  # regenerated in the current layout
+    assert sorted(os.listdir(tmp_path)) == ["persons", "persons.previous-1"]
+    with open(tmp_path / "persons.previous-1" / "train" / "notes.txt") as f:
+        assert f.read() == "mine"  # kept whole, beside the new set
+    assert not os.path.exists(os.path.join(root, "train", "notes.txt"))

@@ -380,11 +380,14 @@ def test_table82_end_to_end_and_a_missing_viton(repro, synthetic_persons, incept
     assert f"| SwapGAN | {swapgan['ours']['is_mean']:.2f} ± 0.00 (2 seeds) |" in open(
         two_paths["md"]).read()
     assert len(open(two_paths["csv"]).read().splitlines()) == 1 + 4 + 2
-    fv.viton = str(root / "no-viton")
+    fv.viton = None
     without, _ = table82.run_command(fv, **QUIET)
     assert without["rows"][2]["ours"] is None and all(r["reused"] for r in without["rows"] if r["ours"])
     md = open(paths["md"]).read()
-    assert "| VITON | - | 2.40 ± 0.05 | - | - |" in md and "VITON: no run at" in md
+    assert "| VITON | - | 2.40 ± 0.05 | - | - |" in md and "VITON: no --viton run given" in md
+    fv.viton = str(root / "no-viton")  # a path given explicitly must exist
+    with pytest.raises(ConfigError, match=r"--viton=.*no-viton: not found"):
+        table82.run_command(fv, **QUIET)
 
 
 # --- bad paths ---------------------------------------------------------------------------------
@@ -411,6 +414,20 @@ def test_bad_runs_data_and_weights_are_named(repro, synthetic_persons, inception
                                                        "config": {"generators": "I,III"}}))
     cases.append((lambda: table83.find_runs(str(tmp_path / "runs")),
                   r"i_ii/ holds a --generators=I,III run, not I,II; rename it"))
+    other = tmp_path / "other" / "i_ii"  # a cycle run where the I,II run belongs
+    other.mkdir(parents=True)
+    (other / wd.CONFIG_FILE).write_text(json.dumps({"trainer": "cycle", "config": {}}))
+    cases.append((lambda: table83.find_runs(str(tmp_path / "other")),
+                  r"i_ii/ holds a run of another trainer \('cycle'\), not a SwapGAN run"))
+    ablation = str(repro / "table8.3-tiny" / "swapgan" / "i_ii")
+    cases.append((lambda: table82.table82(ablation, out=str(tmp_path)),
+                  r"--swapgan=.*i_ii: a --generators=I,II run; Table 8.2's SwapGAN row is the full"))
+    (tmp_path / "afile").write_text("mine")
+    cases.append((lambda: table82.table82(full, out=str(tmp_path / "afile")),
+                  r"--out=.*afile: is a file, not a folder"))
+    cases.append((lambda: table83.table83(str(repro / "table8.3-tiny" / "swapgan"),
+                                          out=str(tmp_path / "afile" / "t")),
+                  r"--out=.*t: .*afile is a file, not a folder"))
     few = swap_scores.Protocol(1, max_references=2)
     cases.append((lambda: table82.table82(full, out=str(tmp_path), protocol=few,
                                           classifier=protocol.Classifier(inception_file)),
@@ -418,6 +435,11 @@ def test_bad_runs_data_and_weights_are_named(repro, synthetic_persons, inception
     for work, message in cases:
         with pytest.raises(ConfigError, match=message):
             work()
+    for module in (table82, table83):  # --help shows the protocol's flags, not only --helpfull
+        fv = absl_flags.FlagValues()
+        module.define_flags(fv)
+        shown = {f.name for f in fv.get_key_flags_for_module(module.__name__)}
+        assert {"out", "max_references", "inception_weights"} <= shown
     bad = subprocess.run([sys.executable, "-m", "evaluation.table82", f"--swapgan={full}",
                           f"--inception_weights={tmp_path / 'missing.h5'}"], cwd=REPO, text=True,
                          capture_output=True, timeout=300)
@@ -475,12 +497,16 @@ def test_person_figures(repro, synthetic_persons, tmp_path):
     bad = [(["--kind=swap", f"--swapgan={root / 'viton'}"], r"a 'viton' run, not a 'swapgan'"),
            (["--kind=methods", f"--swapgan={full}", "--references=nobody.jpg", "--conditions=x.jpg"],
             r"--references: nobody.jpg not among the 6 test images"),
-           (["--kind=ablation"], r"--kind=ablation needs --runs")]
+           (["--kind=ablation"], r"--kind=ablation needs --runs"),
+           (["--kind=swap", f"--swapgan={full}", "--count=0"], r"--count=0: must be >= 1")]
     for args, message in bad:
         with pytest.raises(ConfigError, match=message):
             figures.run_command(_parsed(figures, [*args, f"--out={tmp_path / 'new.png'}"]))
     for out, message in ((tmp_path / "swap.png", r"swap.png: exists; pass --overwrite"),
-                         ("x.jpg", r"--out=x.jpg: give the .png file")):
+                         ("x.jpg", r"--out=x.jpg: give the .png file"),
+                         (tmp_path / "swap.png" / "f.png", r"--out=.*f\.png: .*swap\.png is a file"),
+                         (tmp_path / "d.png", r"--out=.*d\.png: is a folder")):
+        os.makedirs(tmp_path / "d.png", exist_ok=True)
         with pytest.raises(ConfigError, match=message):
             figures.run_command(_parsed(figures, ["--kind=swap", f"--swapgan={full}", f"--out={out}"]))
 

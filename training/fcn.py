@@ -1,7 +1,7 @@
 """Train the segmentation FCN of the FCN-score (thesis 8.1.4, Table 8.1) on real photos and labels.
 
     python -m training.fcn --data_dir=data/facades --workdir=runs/fcn/facades
-    python -m training.fcn --label_set=cityscapes --dataset=pix2pix --data_dir=data/cityscapes-pix2pix \
+    python -m training.fcn --label_set=cityscapes --dataset=pix2pix --data_dir=data/cityscapes-pix2pix \\
         --workdir=runs/fcn/cityscapes
     python -m training.fcn --backbone_weights=imagenet ...     # VGG16 encoder (downloads once)
 

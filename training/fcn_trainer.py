@@ -92,7 +92,7 @@ def train(config: FCNConfig, progress_stream=None, extend=False):
     """Trains (or resumes) the FCN in ``config.workdir``; returns the loop's summary."""
     label_set = get_label_set(config.label_set)
     data = load_labelled_images(config.dataset, config.data_dir, "train",
-                                skip_corrupt=config.skip_corrupt_images)
+                                skip_corrupt=config.skip_corrupt_images, label_set=label_set)
     test = data  # the sample grids show test photos where the dataset has a test split
     if has_test_split(config.dataset, config.data_dir):
         test = load_labelled_images(config.dataset, config.data_dir, "test",

@@ -1,7 +1,7 @@
 """Train VITON's coarse stage on SwapGAN's pairs: the VITON row of Table 8.2.
 
     python -m training.viton --workdir=runs/viton                          # synthetic persons
-    python -m training.viton --dataset=deepfashion --data_dir=data/deepfashion \
+    python -m training.viton --dataset=deepfashion --data_dir=data/deepfashion \\
         --vgg_weights=imagenet --workdir=runs/viton                        # with the perceptual term
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)

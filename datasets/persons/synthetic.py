@@ -23,9 +23,11 @@ import functools
 import itertools
 import json
 import os
+import re
 import shutil
 import tempfile
 
+from absl import logging
 import cv2
 import numpy as np
 
@@ -236,10 +238,45 @@ def ensure_synthetic_persons(root, *, n_train=3000, n_test=686, poses_per_person
         _generate(tmp, n_train, n_test, poses_per_person, size, seed, workers)
         with open(os.path.join(tmp, "synthetic.json"), "w", encoding="utf-8") as f:
             json.dump(spec, f, indent=2)
-        if os.path.exists(root):
-            shutil.rmtree(root)
-        os.replace(tmp, root)
+        _swap_in(tmp, root)
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp)
     return root
+
+
+_GENERATED = re.compile(r"(synthetic\.json|fasion-annotation-\w+\.csv|fashion-pairs-\w+\.csv|"
+                        r"(train|test|parsing/\w+)/syn_\d+_\d+\w*\.(jpg|png))")
+
+
+def _foreign_files(root):
+    """Files under an earlier synthetic set that its generator did not write (a user's)."""
+    foreign = []
+    for folder, _, files in os.walk(root):
+        for name in files:
+            relative = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+            if not _GENERATED.fullmatch(relative):
+                foreign.append(relative)
+    return sorted(foreign)
+
+
+def _swap_in(new, root):
+    """Puts the freshly generated ``new`` at ``root``. An earlier set there (other settings or
+    layout) is replaced only if it holds nothing but generated files; otherwise it is kept whole
+    beside it, as ``<root>.previous-<n>``, and a warning names the first foreign file."""
+    if not os.path.exists(root):
+        os.replace(new, root)
+        return
+    foreign = _foreign_files(root)
+    n = 1
+    while os.path.exists(f"{root}.previous-{n}"):
+        n += 1
+    aside = f"{root}.previous-{n}"
+    os.replace(root, aside)
+    os.replace(new, root)
+    if foreign:
+        logging.warning("%s: regenerated with new settings; the earlier set holds files of yours "
+                        "(%s%s), so it was kept whole at %s", root, foreign[0],
+                        f" and {len(foreign) - 1} more" if len(foreign) > 1 else "", aside)
+    else:
+        shutil.rmtree(aside)

@@ -268,7 +268,7 @@ def summary(result, path, reused):
 
 
 def define_flags(fv=absl_flags.FLAGS):
-    absl_flags.DEFINE_string("fcn", None, "An FCN workdir (python -m evaluation.fcn).", flag_values=fv)
+    absl_flags.DEFINE_string("fcn", None, "An FCN workdir (python -m training.fcn).", flag_values=fv)
     absl_flags.DEFINE_string("run", None, "A CycleGAN-family workdir (python -m training.cycle).",
                              flag_values=fv)
     absl_flags.DEFINE_integer("step", None, "The run's checkpoint (default: newest).", flag_values=fv)

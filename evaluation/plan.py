@@ -1,7 +1,7 @@
 """The steps that reproduce one thesis table, in order, and what each one still has to do.
 
 A step is an ordinary command line on an ordinary workdir: training steps are
-``python -m training.cycle`` / ``training.swapgan`` / ``training.viton`` / ``evaluation.fcn``
+``python -m training.cycle`` / ``training.swapgan`` / ``training.viton`` / ``training.fcn``
 runs, which resume and refuse changed settings on their own; the last step writes the table,
 reusing cached scores. Reproducing a table is therefore running the plan's commands in order,
 skipping the finished ones, and rerunning the reproduction continues where it stopped.
@@ -19,14 +19,14 @@ import re
 import shlex
 import sys
 
+from training import registry
 from training import workdir as wd
 from training.config import ConfigError
 
 PRESET_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets")
 PRESETS = ("thesis", "small", "tiny")
 TABLES = ("8.1", "8.2", "8.3")
-MODULES = {"cycle": "training.cycle", "fcn": "evaluation.fcn", "swapgan": "training.swapgan",
-           "viton": "training.viton"}
+MODULES = {name: trainer.command for name, trainer in registry.TRAINERS.items()}
 CYCLE_ROWS = (("gan", []), ("vanilla", []), ("long", ["--M=2"]), ("nest", ["--M=2"]))
 SWAP_ROWS = (("i_iii", "I,III"), ("i_ii", "I,II"), ("full", "I,II,III"))
 SEED_FOLDER = re.compile(r"(?P<base>.+)-seed(?P<seed>[0-9]+)")  # seed i > 0 of a row's workdir

@@ -26,6 +26,7 @@ from evaluation.report import write_report
 from evaluation import plan as planner
 from evaluation.step_check import check_steps
 from flags.common import run_main
+from training import registry
 from training import workdir as wd
 from training.config import ConfigError
 
@@ -78,24 +79,9 @@ class Signals:
 
 def trainer_flags(module):
     """(trainer name, define(fv), config(fv), config class) of a training module, for the checks of
-    ``evaluation.step_check`` (imported here, when needed: flags/ belongs to entry points)."""
-    if module == "training.cycle":
-        from flags.cycle import cycle_config, define_cycle_flags
-        from training.config import CycleConfig
-        return "cycle", define_cycle_flags, cycle_config, CycleConfig
-    if module == "training.swapgan":
-        from flags.swapgan import define_swapgan_flags, swapgan_config
-        from training.config import SwapConfig
-        return "swapgan", define_swapgan_flags, swapgan_config, SwapConfig
-    if module == "training.viton":
-        from flags.viton import define_viton_flags, viton_config
-        from training.viton_config import VitonConfig
-        return "viton", define_viton_flags, viton_config, VitonConfig
-    if module == "evaluation.fcn":
-        from evaluation.fcn_trainer import FCNConfig
-        from flags.fcn import define_fcn_flags, fcn_config
-        return "fcn", define_fcn_flags, fcn_config, FCNConfig
-    raise ValueError(f"not a training module: {module}")
+    ``evaluation.step_check`` (the flags are this entry point's to import)."""
+    trainer = registry.of_command(module)
+    return (trainer.name, *trainer.flag_functions(), trainer.config)
 
 
 def _die_with_parent():

@@ -213,7 +213,7 @@ def table81(fcn, runs, *, cityscapes_fcn=None, cityscapes_runs=None, out=None, o
     """Scores what is there, writes table81.{md,csv,json} into ``out``; returns (table, paths)."""
     if cityscapes_runs and not cityscapes_fcn:
         raise ConfigError(f"--cityscapes_runs={cityscapes_runs}: needs --cityscapes_fcn, the FCN "
-                          "trained on Cityscapes (python -m evaluation.fcn --label_set=cityscapes)")
+                          "trained on Cityscapes (python -m training.fcn --label_set=cityscapes)")
     out = out or os.path.join(runs or fcn, wd.RESULTS_DIR)
     check_output_dir(out, "out")
     table = {"thesis": {d: {key: dict(zip((m for m, _ in METRICS), THESIS[d][key]))
@@ -386,7 +386,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    absl_flags.DEFINE_string("fcn", None, "The FCN workdir of the facades (evaluation.fcn).",
+    absl_flags.DEFINE_string("fcn", None, "The FCN workdir of the facades (training.fcn).",
                              required=True)
     absl_flags.DEFINE_string("runs", None, "Folder holding the facades gan/ vanilla/ long/ nest/ "
                              "workdirs (without it: the Oracle row only).")

@@ -74,3 +74,18 @@ def test_every_registered_library_names_itself_and_has_the_trainer_interface():
         assert library.TRAINER == trainer.name
         assert callable(library.train) and callable(library.build_state)
         assert importlib.import_module(trainer.step_module)
+        assert registry.of_command(trainer.command) is trainer
+
+
+def test_each_trainers_flags_build_its_config():
+    from absl import flags as absl_flags
+
+    for trainer in registry.TRAINERS.values():
+        define, make = trainer.flag_functions()
+        fv = absl_flags.FlagValues()
+        define(fv)
+        fv([trainer.command, "--workdir=w", "--seed=3"])
+        config = make(fv)
+        assert type(config) is trainer.config and config.seed == 3 and config.workdir == "w"
+    with pytest.raises(ConfigError, match="not a training command: evaluation.table81"):
+        registry.of_command("evaluation.table81")

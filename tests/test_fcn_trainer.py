@@ -220,7 +220,7 @@ def test_backbone_weights_errors_are_one_line_config_errors(tmp_path, monkeypatc
 @pytest.mark.e2e
 def test_command_line_trains_and_refuses_bad_flags(data, tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "evaluation.fcn", f"--data_dir={data}",
+        return subprocess.run([sys.executable, "-m", "training.fcn", f"--data_dir={data}",
                                "--image_size=64", "--width=4", "--batch_size=2", "--nojit_compile",
                                *args], cwd=REPO, capture_output=True, text=True, timeout=600)
 

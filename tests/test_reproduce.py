@@ -18,7 +18,7 @@ def fake_run(plan_step, step, total, **changed):
     from evaluation.reproduce import trainer_flags
     from evaluation.step_check import step_config
     config = dataclasses.replace(step_config(plan_step, "--cycle_flags", trainer_flags), **changed)
-    trainer = {"training.cycle": "cycle", "evaluation.fcn": "fcn"}[plan_step.module]
+    trainer = {"training.cycle": "cycle", "training.fcn": "fcn"}[plan_step.module]
     workdir = plan_step.workdir
     os.makedirs(os.path.join(workdir, "checkpoints"), exist_ok=True)
     with open(os.path.join(workdir, "config.json"), "w") as f:
@@ -39,7 +39,7 @@ def test_table_81_plan_trains_the_fcn_and_four_rows_then_writes_the_table(tmp_pa
     assert args[0] == f"--flagfile={planner.preset_file('small', 'cycle')}"
     assert args.index("--epochs=3") > 0 and "--M=2" in args and "--data_dir=/data/facades" in args
     assert args[-1] == f"--workdir={long.workdir}"  # overrides come after the preset, the workdir last
-    assert steps[0].module == "evaluation.fcn" and "--epochs=3" not in steps[0].args
+    assert steps[0].module == "training.fcn" and "--epochs=3" not in steps[0].args
     assert steps[-1].workdir is None and f"--runs={os.path.join(root, 'facades')}" in steps[-1].args
 
 

@@ -24,23 +24,23 @@ loadable with TensorFlow alone; ``keras`` writes <out>/<model>.keras, which
 write <out>/export.json describing the inputs and outputs. --out must not exist (or be empty)
 unless --overwrite; the export is written beside it and moved in place when complete.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 import json
 import os
 import shutil
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import tensorflow as tf
+from absl import app
+from absl import flags as absl_flags
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from absl import app  # noqa: E402
-from absl import flags as absl_flags  # noqa: E402
-
-from datasets.persons.deepfashion import FRAME  # noqa: E402
-from evaluation.restore import load_cycle_generators, restore_networks  # noqa: E402
-from models.serving import PasteHead, ToUint8, ToUnitRange  # noqa: E402
-from training import swapgan_trainer  # noqa: E402
-from training import workdir as wd  # noqa: E402
-from training.config import ConfigError, SwapConfig  # noqa: E402
+from datasets.persons.deepfashion import FRAME
+from evaluation.restore import load_cycle_generators, restore_networks
+from models.serving import PasteHead, ToUint8, ToUnitRange
+from training import swapgan_trainer
+from training import workdir as wd
+from training.config import ConfigError, SwapConfig
 
 FORMATS = ("saved_model", "keras")
 EXPORT_FILE = "export.json"

@@ -18,6 +18,8 @@ The JSON goes into the evaluated workdir's results/ (``fcn_score_step<N>_<fcn>.j
 into the FCN workdir's, ``fcn_score_oracle_step<M>.json``) with its provenance. An existing file of
 the same provenance is reused; one of another provenance is never overwritten without --overwrite.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 import datetime
 import hashlib
 import json
@@ -25,29 +27,27 @@ import os
 import re
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app
+from absl import flags as absl_flags
+import numpy as np
+import tensorflow as tf
 
-from absl import app  # noqa: E402
-from absl import flags as absl_flags  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from datasets.segmentation import (SEGMENTATION_DATASETS, evaluation_batches,  # noqa: E402
+from datasets.segmentation import (SEGMENTATION_DATASETS, evaluation_batches,
                                    load_labelled_images)
-from training.fcn_trainer import TRAINER as FCN_TRAINER  # noqa: E402
-from training.config import FCNConfig  # noqa: E402
-from training.fcn_trainer import build_fcn  # noqa: E402
-from datasets.labels import get_label_set  # noqa: E402
-from evaluation.restore import checkpoint_path, load_cycle_generators, restore_networks  # noqa: E402
-from evaluation.scores import confusion_matrix, fcn_intervals, fcn_scores  # noqa: E402
-from evaluation.uncertainty import text  # noqa: E402
-from flags.common import AutoBooleanFlag, run_main  # noqa: E402
-from models.cycle import apply_chain  # noqa: E402
-from training import workdir as wd  # noqa: E402
-from training.config import ConfigError, CycleConfig  # noqa: E402
-from training.cycle_trainer import TRAINER as CYCLE_TRAINER  # noqa: E402
-from training.devices import use_xla  # noqa: E402
-from training.progress import ProgressBar  # noqa: E402
+from training.fcn_trainer import TRAINER as FCN_TRAINER
+from training.config import FCNConfig
+from training.fcn_trainer import build_fcn
+from datasets.labels import get_label_set
+from evaluation.restore import checkpoint_path, load_cycle_generators, restore_networks
+from evaluation.scores import confusion_matrix, fcn_intervals, fcn_scores
+from evaluation.uncertainty import text
+from flags.common import AutoBooleanFlag, run_main
+from models.cycle import apply_chain
+from training import workdir as wd
+from training.config import ConfigError, CycleConfig
+from training.cycle_trainer import TRAINER as CYCLE_TRAINER
+from training.devices import use_xla
+from training.progress import ProgressBar
 
 
 # The evaluated workdir itself: its results/ move with it, so a moved run keeps its scores.

@@ -19,34 +19,34 @@ condition, the reference and X_GI (head pasted) of each ablation run found under
 file name; without names they are drawn from the Table 8.2 pair list (--seed). An existing --out is
 never replaced without --overwrite.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app
+from absl import flags as absl_flags
+import numpy as np
+import tensorflow as tf
 
-from absl import app  # noqa: E402
-from absl import flags as absl_flags  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from datasets.files import list_images  # noqa: E402
-from datasets.persons.deepfashion import annotation_file  # noqa: E402
-from datasets.pipeline import read_image, resize, to_unit_range  # noqa: E402
-from evaluation import protocol as proto  # noqa: E402
-from evaluation import swap as swap_eval  # noqa: E402
-from evaluation import table81, table83  # noqa: E402
-from evaluation.baselines import PoissonBlending, TPSWarping  # noqa: E402
-from evaluation.methods import person_batch  # noqa: E402
-from evaluation.outputs import check_output_file  # noqa: E402
-from evaluation.restore import load_cycle_generators  # noqa: E402
-from evaluation.swap_scores import load_test_set  # noqa: E402
-from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
-from evaluation.viton_method import VitonMethod  # noqa: E402
-from flags.common import run_main  # noqa: E402
-from models.cycle import apply_chain  # noqa: E402
-from training import workdir as wd  # noqa: E402
-from training.config import ConfigError, SwapConfig  # noqa: E402
-from training.summaries import grid, write_png  # noqa: E402
-from training.swapgan_trainer import TRAINER as SWAP_TRAINER  # noqa: E402
+from datasets.files import list_images
+from datasets.persons.deepfashion import annotation_file
+from datasets.pipeline import read_image, resize, to_unit_range
+from evaluation import protocol as proto
+from evaluation import swap as swap_eval
+from evaluation import table81, table83
+from evaluation.baselines import PoissonBlending, TPSWarping
+from evaluation.methods import person_batch
+from evaluation.outputs import check_output_file
+from evaluation.restore import load_cycle_generators
+from evaluation.swap_scores import load_test_set
+from evaluation.swapgan_method import SwapGANMethod
+from evaluation.viton_method import VitonMethod
+from flags.common import run_main
+from models.cycle import apply_chain
+from training import workdir as wd
+from training.config import ConfigError, SwapConfig
+from training.summaries import grid, write_png
+from training.swapgan_trainer import TRAINER as SWAP_TRAINER
 
 KINDS = ("cycle", "swap", "methods", "ablation")
 DEFAULT_COUNT = {"cycle": 4, "swap": 4, "methods": 3, "ablation": 2}

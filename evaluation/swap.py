@@ -7,6 +7,8 @@
 The result is the test phase of 8.2.1: X_GI = G_I(X_c, P_r) with the reference head H_r pasted on,
 the reference person wearing the condition person's clothes. Keypoints come from annotation CSVs
 (``--annotations``, default: the run's ``fasion-annotation-{train,test}.csv``). Parsing maps come
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 from ``--parsing_dir/<stem>.png``, else from the image's own DeepFashion layout
 (``<root>/parsing/<split>/<stem>.png`` beside ``<root>/<split>/<image>``), else the segmentation
 is approximated from the keypoints. A pairs file has the header ``from,to``: ``from`` is the
@@ -17,28 +19,26 @@ overwrite an earlier result unless ``--overwrite``.
 """
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app
+from absl import flags as absl_flags
+from absl import logging
+import numpy as np
+from PIL import Image
+import tensorflow as tf
 
-from absl import app  # noqa: E402
-from absl import flags as absl_flags  # noqa: E402
-from absl import logging  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from datasets.files import IMAGE_EXTENSIONS, DataError  # noqa: E402
-from datasets.persons import keypoints as kp  # noqa: E402
-from datasets.persons.deepfashion import (CROP_OFFSET, CROP_WIDTH, FRAME, SPLITS,  # noqa: E402
+from datasets.files import IMAGE_EXTENSIONS, DataError
+from datasets.persons import keypoints as kp
+from datasets.persons.deepfashion import (CROP_OFFSET, CROP_WIDTH, FRAME, SPLITS,
                                           annotation_file, detect_keypoint_frame)
-from datasets.persons.pipeline import person_example  # noqa: E402
-from evaluation.outputs import check_output_dir, check_output_file  # noqa: E402
-from evaluation.restore import restore_networks  # noqa: E402
-from flags.common import run_main  # noqa: E402
-from training import workdir as wd  # noqa: E402
-from training.config import ConfigError, SwapConfig  # noqa: E402
-from training.progress import ProgressBar  # noqa: E402
-from training.summaries import grid, to_uint8, write_png  # noqa: E402
-from training.swapgan_trainer import TRAINER, build_nets, swap_grid, swap_outputs  # noqa: E402
+from datasets.persons.pipeline import person_example
+from evaluation.outputs import check_output_dir, check_output_file
+from evaluation.restore import restore_networks
+from flags.common import run_main
+from training import workdir as wd
+from training.config import ConfigError, SwapConfig
+from training.progress import ProgressBar
+from training.summaries import grid, to_uint8, write_png
+from training.swapgan_trainer import TRAINER, build_nets, swap_grid, swap_outputs
 
 EXAMPLE_KEYS = ("x", "p", "s", "m", "h")
 

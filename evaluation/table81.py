@@ -19,28 +19,28 @@ A row may have several seeds: beside its workdir, the folders <name>-seed<N> tha
 and lists each seed's intervals. The thesis's ordering GAN < Vanilla < Long < Nest is tested
 between neighbouring rows, paired over the same test images, seed i against seed i.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 import csv
 import io
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app
+from absl import flags as absl_flags
 
-from absl import app  # noqa: E402
-from absl import flags as absl_flags  # noqa: E402
-
-from evaluation.charts import bar_chart, table81_bars  # noqa: E402
-from evaluation.fcn_score import (fcn_score, image_confusions, intervals, plan,  # noqa: E402
+from evaluation.charts import bar_chart, table81_bars
+from evaluation.fcn_score import (fcn_score, image_confusions, intervals, plan,
                                   read_fcn_config, read_run_config)
-from evaluation.plan import SEED_FOLDER, seed_workdirs  # noqa: E402
-from evaluation.scores import fcn_metrics  # noqa: E402
-from evaluation.uncertainty import RESAMPLES, SEED as BOOTSTRAP_SEED  # noqa: E402
-from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering, ordering_csv_rows,  # noqa: E402
+from evaluation.plan import SEED_FOLDER, seed_workdirs
+from evaluation.scores import fcn_metrics
+from evaluation.uncertainty import RESAMPLES, SEED as BOOTSTRAP_SEED
+from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering, ordering_csv_rows,
                                     ordering_markdown, over_seeds, seeds_text, text)
-from evaluation.outputs import check_output_dir  # noqa: E402
-from flags.common import AutoBooleanFlag, run_main  # noqa: E402
-from training import workdir as wd  # noqa: E402
-from training.config import ConfigError  # noqa: E402
+from evaluation.outputs import check_output_dir
+from flags.common import AutoBooleanFlag, run_main
+from training import workdir as wd
+from training.config import ConfigError
 
 VARIANT_ROWS = (("gan", "GAN"), ("vanilla", "Vanilla CycleGAN"), ("long", "Long CycleGAN"),
                 ("nest", "Nest CycleGAN"))

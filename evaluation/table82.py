@@ -17,34 +17,34 @@ Uncertainty (docs/uncertainty.md): IS gets a 95% bootstrap interval over its ima
 per-pair metric one over the pairs; the SwapGAN and VITON rows take the <workdir>-seed<N> folders
 beside --swapgan / --viton as further seeds (mean ± std over seeds).
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 import csv
 import io
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app
+from absl import flags as absl_flags
 
-from absl import app  # noqa: E402
-from absl import flags as absl_flags  # noqa: E402
-
-from evaluation import ground_truth as gt  # noqa: E402
-from evaluation import swap_scores as ss  # noqa: E402
-from evaluation.charts import bar_chart, table82_bars  # noqa: E402
-from evaluation.baselines import TPS_REGULARIZATION, PoissonBlending, TPSWarping  # noqa: E402
-from evaluation.plan import seed_workdirs  # noqa: E402
-from evaluation.outputs import check_output_dir  # noqa: E402
-from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
-from evaluation.uncertainty import RESAMPLES, numbers, score_intervals, seed_summary  # noqa: E402
-from evaluation.uncertainty import SEED as BOOTSTRAP_SEED  # noqa: E402
-from evaluation.uncertainty import seeds_text  # noqa: E402
-from evaluation.uncertainty import text as interval_text  # noqa: E402
-from evaluation.viton_method import VitonMethod  # noqa: E402
-from flags.common import run_main  # noqa: E402
-from training import workdir as wd  # noqa: E402
-from training.config import ConfigError, SwapConfig  # noqa: E402
-from training.swapgan_trainer import TRAINER as SWAP_TRAINER  # noqa: E402
-from training.config import VitonConfig  # noqa: E402
-from training.viton_trainer import TRAINER as VITON_TRAINER  # noqa: E402
+from evaluation import ground_truth as gt
+from evaluation import swap_scores as ss
+from evaluation.charts import bar_chart, table82_bars
+from evaluation.baselines import TPS_REGULARIZATION, PoissonBlending, TPSWarping
+from evaluation.plan import seed_workdirs
+from evaluation.outputs import check_output_dir
+from evaluation.swapgan_method import SwapGANMethod
+from evaluation.uncertainty import RESAMPLES, numbers, score_intervals, seed_summary
+from evaluation.uncertainty import SEED as BOOTSTRAP_SEED
+from evaluation.uncertainty import seeds_text
+from evaluation.uncertainty import text as interval_text
+from evaluation.viton_method import VitonMethod
+from flags.common import run_main
+from training import workdir as wd
+from training.config import ConfigError, SwapConfig
+from training.swapgan_trainer import TRAINER as SWAP_TRAINER
+from training.config import VitonConfig
+from training.viton_trainer import TRAINER as VITON_TRAINER
 
 ROWS = (("poisson", "Poisson image blending"), ("tps", "TPS warping"), ("viton", "VITON"),
         ("swapgan", "SwapGAN"))

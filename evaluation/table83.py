@@ -20,32 +20,32 @@ images; a variant's seeds are its workdir and the <name>-seed<N> folders beside 
 over seeds); the thesis's "I&II < full model on SSIM" (ORDERINGS) is tested paired over the same
 pairs, seed by seed.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 import csv
 import io
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app
+from absl import flags as absl_flags
+import numpy as np
 
-from absl import app  # noqa: E402
-from absl import flags as absl_flags  # noqa: E402
-import numpy as np  # noqa: E402
-
-from evaluation import ground_truth as gt  # noqa: E402
-from evaluation import swap_scores as ss  # noqa: E402
-from evaluation.charts import bar_chart, table83_bars  # noqa: E402
-from evaluation.plan import SEED_FOLDER, seed_workdirs  # noqa: E402
-from evaluation.outputs import check_output_dir  # noqa: E402
-from evaluation.swapgan_method import SwapGANMethod  # noqa: E402
-from evaluation.uncertainty import PER_PAIR, RESAMPLES, numbers, ordering  # noqa: E402
-from evaluation.uncertainty import SEED as BOOTSTRAP_SEED  # noqa: E402
-from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering_csv_rows,  # noqa: E402
+from evaluation import ground_truth as gt
+from evaluation import swap_scores as ss
+from evaluation.charts import bar_chart, table83_bars
+from evaluation.plan import SEED_FOLDER, seed_workdirs
+from evaluation.outputs import check_output_dir
+from evaluation.swapgan_method import SwapGANMethod
+from evaluation.uncertainty import PER_PAIR, RESAMPLES, numbers, ordering
+from evaluation.uncertainty import SEED as BOOTSTRAP_SEED
+from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering_csv_rows,
                                     ordering_markdown, score_intervals, seed_summary, seeds_text)
-from evaluation.uncertainty import text as interval_text  # noqa: E402
-from flags.common import run_main  # noqa: E402
-from training import workdir as wd  # noqa: E402
-from training.config import ConfigError, SwapConfig  # noqa: E402
-from training.swapgan_trainer import TRAINER  # noqa: E402
+from evaluation.uncertainty import text as interval_text
+from flags.common import run_main
+from training import workdir as wd
+from training.config import ConfigError, SwapConfig
+from training.swapgan_trainer import TRAINER
 
 VARIANTS = (("i_iii", "I,III", "Generator I&III"), ("i_ii", "I,II", "Generator I&II"),
             ("full", "I,II,III", "Full Model"))

@@ -5,24 +5,24 @@
 Writes <output>/<name>.png for every input (default output: <workdir>/results/<direction>_step<N>/),
 optionally with every intermediate generator output beside it.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app
+from absl import flags as absl_flags
+import numpy as np
+import tensorflow as tf
 
-from absl import app  # noqa: E402
-from absl import flags as absl_flags  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from datasets.files import list_images, scan_images  # noqa: E402
-from datasets.pipeline import read_image, resize, to_unit_range  # noqa: E402
-from evaluation.outputs import check_output_dir  # noqa: E402
-from evaluation.restore import load_cycle_generators  # noqa: E402
-from flags.common import run_main  # noqa: E402
-from models.cycle import apply_chain  # noqa: E402
-from training import workdir as wd  # noqa: E402
-from training.config import ConfigError  # noqa: E402
-from training.summaries import to_uint8, write_png  # noqa: E402
+from datasets.files import list_images, scan_images
+from datasets.pipeline import read_image, resize, to_unit_range
+from evaluation.outputs import check_output_dir
+from evaluation.restore import load_cycle_generators
+from flags.common import run_main
+from models.cycle import apply_chain
+from training import workdir as wd
+from training.config import ConfigError
+from training.summaries import to_uint8, write_png
 
 
 def output_names(paths):

@@ -8,6 +8,7 @@
 Same workdir contract as training (resume by rerunning, metrics.jsonl, TensorBoard, samples).
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 
 from absl import app
 from absl import flags as absl_flags

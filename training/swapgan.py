@@ -5,6 +5,7 @@
     python -m training.swapgan --generators=I,III --workdir=runs/swapgan/I_III
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 
 from absl import app
 from absl import flags as absl_flags

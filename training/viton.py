@@ -5,6 +5,7 @@
         --vgg_weights=imagenet --workdir=runs/viton                        # with the perceptual term
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+# isort: split
 
 from absl import app
 from absl import flags as absl_flags

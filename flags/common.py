@@ -32,6 +32,9 @@ class AutoBooleanFlag(absl_flag.Flag):
     def __init__(self, name, default, help_text):
         super().__init__(_AutoBooleanParser(), None, name, default, help_text, None, True)
 
+    def _get_parsed_value_as_string(self, value):  # absl shows any truthy boolean as 'true'
+        return repr("auto") if value == "auto" else super()._get_parsed_value_as_string(value)
+
 
 def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs,
                        weight_decay=_DEFAULTS.weight_decay):
@@ -67,8 +70,9 @@ def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs,
     absl_flags.DEFINE_integer("num_samples", _DEFAULTS.num_samples,
                               "Images per domain in each sample grid.", flag_values=fv)
     absl_flags.DEFINE_flag(AutoBooleanFlag(
-        "jit_compile", _DEFAULTS.jit_compile, "Compile the train step with XLA: auto (XLA on GPUs, "
-        "TensorFlow's own kernels on CPUs, where they are faster), true or false."), flag_values=fv)
+        "jit_compile", _DEFAULTS.jit_compile, "Compile the train step with XLA: auto (XLA on GPUs; "
+        "on CPUs the first step times both and keeps the faster, cached per CPU and model shape), "
+        "true or false."), flag_values=fv)
     absl_flags.DEFINE_enum("precision", _DEFAULTS.precision, PRECISIONS, "float32, or 16-bit "
                            "convolutions with float32 norms, outputs, losses and pools "
                            "(mixed_float16 adds dynamic loss scaling).", flag_values=fv)
@@ -107,6 +111,7 @@ def run_main(work, argv=None):
 
     refuse_positional_args(argv or [])
     try:
+        _start_multi_worker(absl_flags.FLAGS)
         return work()
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -116,6 +121,14 @@ def run_main(work, argv=None):
         sys.exit(1)
     except KeyboardInterrupt as e:
         sys.exit(128 + getattr(e, "signum", signal.SIGINT))
+
+
+def _start_multi_worker(fv):
+    """MultiWorkerMirroredStrategy must exist before TensorFlow starts (it configures collective
+    ops at start-up), so it is created here, before the trainer reads data or builds networks."""
+    if "distribute" in fv and fv["distribute"].value == "multi_worker":
+        from training.devices import multi_worker_strategy  # noqa: PLC0415 (imports TensorFlow)
+        multi_worker_strategy()
 
 
 def define_person_data_flags(fv, defaults, *, image_size_help):

@@ -70,6 +70,8 @@ def test_the_shape_key_separates_machines_and_shapes():
     assert a == autojit.shape_key("CPU X", [[((3, 3, 3, 8), "float32")], [((1, 32, 32, 3), "float32")]])
     assert a != autojit.shape_key("CPU Y", [[((3, 3, 3, 8), "float32")], [((1, 32, 32, 3), "float32")]])
     assert a != autojit.shape_key("CPU X", [[((3, 3, 3, 8), "float32")], [((1, 64, 64, 3), "float32")]])
+    two = [((8,), "float32"), ((3, 3, 3, 8), "float32")]
+    assert autojit.shape_key("CPU X", [two, []]) == autojit.shape_key("CPU X", [two[::-1], []])
 
 
 def test_measuring_puts_the_state_back_and_the_chosen_step_runs_once(tmp_path, monkeypatch):

@@ -81,7 +81,11 @@ def _variables(path):
 
 
 def _text(path):
-    return path.read_text(errors="replace")[-3000:]
+    return path.read_text(errors="replace")
+
+
+def _tail(path):
+    return _text(path)[-3000:]
 
 
 @pytest.mark.e2e
@@ -96,7 +100,7 @@ def test_two_loopback_workers_train_resume_after_a_kill_and_equal_one_process(tm
            and workers[0].poll() is None):
         time.sleep(0.01)
     workers[1].send_signal(signal.SIGKILL)
-    assert _steps(run) and _steps(run)[-1] < STEPS, _text(tmp_path / "worker0.log")
+    assert _steps(run) and _steps(run)[-1] < STEPS, _tail(tmp_path / "worker0.log")
     try:  # the chief cannot go on without its peer: it fails, or it is killed as well
         workers[0].wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -109,9 +113,10 @@ def test_two_loopback_workers_train_resume_after_a_kill_and_equal_one_process(tm
     logs = [open(tmp_path / f"worker{i}.restart.log", "w") for i in range(2)]  # noqa: SIM115
     codes = _wait(_workers(run, facades, logs), timeout=600)
     restart = [_text(tmp_path / f"worker{i}.restart.log") for i in range(2)]
-    assert codes == [0, 0], "\n".join(restart)
-    assert all(f"finished at step {STEPS}" in text for text in restart), "\n".join(restart)
-    assert "resuming from step" in restart[0], restart[0]
+    shown = "\n".join(text[-3000:] for text in restart)
+    assert codes == [0, 0], shown
+    assert all(f"finished at step {STEPS}" in text for text in restart), shown
+    assert "resuming from step" in restart[0], shown
     resumed = int(restart[0].split("resuming from step ")[1].split()[0])
     assert resumed == killed_at and 0 < resumed < STEPS
     assert f"resuming from step {resumed}" in restart[1]
@@ -121,25 +126,24 @@ def test_two_loopback_workers_train_resume_after_a_kill_and_equal_one_process(tm
     singles = {jit: _start([f"--workdir={tmp_path / jit}", f"--data_dir={facades}",
                             f"--jit_compile={jit}"], open(tmp_path / f"{jit}.log", "w"))
                for jit in ("false", "true")}
-    assert _wait(list(singles.values()), timeout=600) == [0, 0], _text(tmp_path / "false.log")
+    assert _wait(list(singles.values()), timeout=600) == [0, 0], _tail(tmp_path / "false.log")
     chief = _variables(run / "checkpoints" / f"ckpt-{STEPS}")
     single = _variables(tmp_path / "false" / "checkpoints" / f"ckpt-{STEPS}")
     xla = _variables(tmp_path / "true" / "checkpoints" / f"ckpt-{STEPS}")
     assert chief.keys() == single.keys()
-    networks = [n for n in single if n.split("/")[0] in ("g_a2b_1", "g_b2a_1", "d_a", "d_b")
-                or "/layer" in n]
-    compared = 0
+    weight_bounds = []
     for name, value in single.items():
-        if not np.issubdtype(np.asarray(value).dtype, np.floating):
+        if not np.issubdtype(np.asarray(value).dtype, np.floating):  # step and iteration counts
             np.testing.assert_array_equal(chief[name], value, err_msg=name)
             continue
-        ulp = np.spacing(np.abs(value).astype(np.float32))
-        spread = np.abs(xla[name] - value)
-        # A bias in front of an instance norm has a zero gradient, so Adam turns rounding noise
-        # into steps of up to lr: its bound is lr per step either way, not the spread.
-        bound = np.maximum(4 * spread.max() + 4 * ulp, 0)
-        if np.abs(value).max() <= 2 * LEARNING_RATE * STEPS and "bias" in name:
-            bound = np.maximum(bound, 2 * LEARNING_RATE * STEPS)
+        # Per variable: 8 x the largest |XLA - TF kernels| difference of the single-process run
+        # (the spread that summation order alone causes after these steps), plus 4 float32 ulps.
+        # Noise-driven values (Adam's moments of biases in front of an instance norm, whose true
+        # gradient is zero) have a large spread and get a large bound; ordinary weights do not.
+        bound = 8 * np.abs(xla[name] - value).max() + 4 * np.spacing(np.abs(value).astype(np.float32))
         np.testing.assert_array_less(np.abs(chief[name] - value), bound + 1e-30, err_msg=name)
-        compared += 1
-    assert compared > 10 and networks
+        if "_trainable_variables" in name:  # the networks' weights (saved through the optimisers)
+            weight_bounds.append(bound.max())
+    # The check can fail: a wrong gradient reduction moves weights by Adam steps of up to lr each,
+    # far above these bounds.
+    assert len(weight_bounds) > 10 and np.median(weight_bounds) < LEARNING_RATE / 10

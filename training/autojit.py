@@ -60,8 +60,10 @@ def write_cache(path, key, entry):
 
 
 def shape_key(machine, signature):
-    """The cache key: the CPU model, TensorFlow's version and the step's variable and input shapes."""
-    text = json.dumps([machine, tf.__version__, signature])
+    """The cache key: the CPU model, TensorFlow's version and ``signature``, [the step's variables'
+    (shape, dtype) in any order (a trace captures them in no fixed order), its inputs']."""
+    variables, inputs = signature
+    text = json.dumps([machine, tf.__version__, sorted(map(list, variables)), list(inputs)])
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

@@ -56,8 +56,8 @@ def _op_type(name):
     if name.startswith("__"):  # a whole tf.function call, which contains the ops
         return None
     if ":" in name and "::" not in name:
-        kind = name.rsplit(":", 1)[1]
-        return None if kind in ("_Retval", "_Arg", "StatefulPartitionedCall", "PartitionedCall",
+        kind = name.rsplit(":", 1)[1].strip()
+        return None if kind.startswith("__") or kind in ("_Retval", "_Arg", "StatefulPartitionedCall", "PartitionedCall",
                                 "XlaLaunch", "_XlaRun", "_XlaCompile") else kind
     base = name.split(".")[0]
     if base and base.replace("-", "").replace("_", "").isalnum() and "." in name:

@@ -104,16 +104,19 @@ for name in ("vanilla_256_b1_f32", "vanilla_128_b8_f32", "vanilla_256_b1_bf16", 
              "long2_256_b1_f32"):
     path = os.path.join(out, f"{name}.log")
     text = open(path).read() if os.path.exists(path) else ""
-    ours = re.findall(r"JAX jit[^:]*:\s+([\d.]+) images/s", text)
-    ref = re.findall(r"torch eager[^:]*:\s+([\d.]+) images/s", text)
-    ratio = re.findall(r"ours / reference, (\w+) \(images/s\): JAX jit[^,]* ([\d.]+x)", text)
-    cells = (" / ".join(ours) or "not run", " / ".join(ref) or "-",
+    ours = [f"{p or 'fp32'} {v}" for p, v in
+            re.findall(r"JAX jit(?:, (\w+))?:\s+([\d.]+) images/s", text)]
+    ref = [f"{'bf16' if p else 'fp32'} {v}" for p, v in
+           re.findall(r"torch eager(, autocast)?[^:]*:\s+([\d.]+) images/s", text)]
+    ratio = re.findall(r"ours / reference, (\w+) \(images/s\): JAX jit(?:, \w+)? ([\d.]+x)", text)
+    cells = (", ".join(ours) or "not run", ", ".join(ref) or "-",
              ", ".join(f"{p} {r}" for p, r in ratio) or "-")
     print(f"| {name} | " + " | ".join(cells) + " |")
 path = os.path.join(out, "swapgan_run", "metrics.jsonl")
 rates = [json.loads(l)["images_per_second"] for l in open(path)][1:] if os.path.exists(path) else []
 note = open(os.path.join(out, "swapgan_128_b8.log")).read().strip().splitlines()[-1:] if \
     os.path.exists(os.path.join(out, "swapgan_128_b8.log")) else ["not run"]
-cell = f"{sorted(rates)[len(rates) // 2]:.2f} (TF, median of logged intervals)" if rates else note[0]
+cell = (f"{sorted(rates)[len(rates) // 2]:.2f} (TF, median of logged intervals)" if rates
+        else note[0].lstrip("= "))
 print(f"| swapgan_full_128_b8 | {cell} | - (no PyTorch SwapGAN) | - |")
 PY

@@ -1,22 +1,26 @@
 """Throughput of CycleGAN-family train steps: ours (TensorFlow or JAX) against a PyTorch reference.
 
     python -m training.benchmark --variant=long --image_size=128 --batch_size=1 [--xla=both]
-    python -m training.benchmark --variant=vanilla --backend=jax --reference=torch [--precision=bfloat16]
+    python -m training.benchmark --variant=vanilla --backend=jax --reference=torch [--precision=mixed_bfloat16]
 
 Random inputs (no data loading), full-size networks unless --ngf/--ndf/--n_blocks say otherwise.
-Each mode is compiled and warmed up first; only the timed steps count. Per mode it prints images/s,
-ms/step, the first step (trace + compile + run) and peak memory: on a GPU the framework's own
-figure (TF get_memory_info, JAX memory_stats, torch max_memory_allocated); on a CPU the growth of
-the resident set from just before the model is built to its peak over the timed steps.
+Each side (ours with XLA on or off, or JAX; the reference) is compiled and warmed up first, then
+all sides are timed round robin, --repeats times --steps steps, each block after --pause seconds of
+idle; medians are reported. Per side it prints images/s, ms/step, the first step (trace + compile
++ run), GFLOP/s and its share of the CPU's estimated fp32 peak (training/step_flops.py,
+training/cpu.py), and peak memory: on a GPU the framework's own figure (TF get_memory_info, JAX
+memory_stats, torch max_memory_allocated); on a CPU the growth of the resident set.
 ``--reference=torch`` adds the official CycleGAN step in PyTorch eager mode
-(training/torch_reference.py) on the same inputs, and the ratio ours / reference of images/s.
+(training/torch_reference.py) on the same inputs, on as many threads, and the ratio ours /
+reference of images/s per precision: with --precision=mixed_bfloat16 both sides are also timed in
+float32, and the reference's bf16 side runs under torch.autocast. A ratio whose repeats differ by
+more than 20% is flagged.
 
 Keras fixes its backend when first imported, and the flags import keras (flags.cycle ->
 training.config -> models.cycle) before absl has parsed anything. So this module reads --backend
 from sys.argv itself, first, and sets KERAS_BACKEND; with --backend=jax no TensorFlow is imported.
 """
 import dataclasses
-import gc
 import os
 import sys
 import time
@@ -46,6 +50,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from flags.common import refuse_positional_args  # noqa: E402
+from training.bench_memory import DeviceMemory, RssMemory, size as _size  # noqa: E402
 from training.cpu import cores  # noqa: E402
 from flags.cycle import cycle_config, define_cycle_flags  # noqa: E402
 from training.config import ConfigError  # noqa: E402
@@ -72,43 +77,6 @@ absl_flags.DEFINE_enum("xla", "default", ["default", "both", "on", "off"], "Whic
 OTHER_PRECISIONS = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
 SHORT = {"float32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16"}
 DISAGREEMENT = 1.2  # repeats whose ratios differ by more than 20% do not give one ratio
-
-
-def _size(n):
-    return f"{n / 2 ** 30:.2f} GiB" if n >= 2 ** 30 else f"{n / 2 ** 20:.0f} MiB"
-
-
-class RssMemory:
-    """CPU: peak resident set over the timed steps minus the resident set before the build. The peak
-    is reset through /proc/self/clear_refs; where that is refused it is the process's peak."""
-
-    label = "peak RSS growth"
-
-    def __init__(self):
-        gc.collect()
-        self.base = self._status("VmRSS")
-
-    @staticmethod
-    def _status(key):
-        with open("/proc/self/status", encoding="ascii") as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key + ":"))
-
-    def reset_peak(self):
-        try:
-            with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-                f.write("5")
-        except OSError:
-            self.label = "peak RSS growth (process peak)"
-
-    def peak(self):
-        return self._status("VmHWM") - self.base
-
-
-class DeviceMemory:
-    """A framework's own peak on an accelerator, through the callables it offers."""
-
-    def __init__(self, label, reset, peak):
-        self.label, self.reset_peak, self.peak = label, reset, peak
 
 
 def _build(label, build, memory, warmup, batch, precision):

@@ -21,8 +21,8 @@ import tensorflow as tf
 
 from training import checkpoints as ckpt
 from training import devices
-from training.autojit import MeasuredJit
 from training import workdir as wd
+from training.autojit import MeasuredJit
 from training.config import ConfigError
 from training.progress import ProgressBar
 from training.summaries import RunningMean, write_png

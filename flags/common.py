@@ -38,6 +38,9 @@ class AutoBooleanFlag(absl_flag.Flag):
     def __init__(self, name, default, help_text):
         super().__init__(_AutoBooleanParser(), None, name, default, help_text, None, True)
 
+    def _get_parsed_value_as_string(self, value):  # absl shows any truthy boolean as 'true'
+        return repr("auto") if value == "auto" else super()._get_parsed_value_as_string(value)
+
 
 def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs,
                        weight_decay=_DEFAULTS.weight_decay):
@@ -73,8 +76,9 @@ def define_train_flags(fv=absl_flags.FLAGS, *, workdir, batch_size, epochs,
     absl_flags.DEFINE_integer("num_samples", _DEFAULTS.num_samples,
                               "Images per domain in each sample grid.", flag_values=fv)
     absl_flags.DEFINE_flag(AutoBooleanFlag(
-        "jit_compile", _DEFAULTS.jit_compile, "Compile the train step with XLA: auto (XLA on GPUs, "
-        "TensorFlow's own kernels on CPUs, where they are faster), true or false."), flag_values=fv)
+        "jit_compile", _DEFAULTS.jit_compile, "Compile the train step with XLA: auto (XLA on GPUs; "
+        "on CPUs the first step times both and keeps the faster, cached per CPU and model shape), "
+        "true or false."), flag_values=fv)
     absl_flags.DEFINE_enum("precision", _DEFAULTS.precision, PRECISIONS, "float32, or 16-bit "
                            "convolutions with float32 norms, outputs, losses and pools "
                            "(mixed_float16 adds dynamic loss scaling).", flag_values=fv)
@@ -113,6 +117,7 @@ def run_main(work, argv=None):
     refuse_positional_args(argv or [])
     quiet_cpu_noise()
     try:
+        _start_multi_worker(absl_flags.FLAGS)
         return work()
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -136,6 +141,12 @@ def run_trainer(make_config, argv=None):
         trainer = registry.of_config(config).library()
         return trainer.train(config, extend=absl_flags.FLAGS.extend)
     return run_main(work, argv)
+def _start_multi_worker(fv):
+    """MultiWorkerMirroredStrategy must exist before TensorFlow starts (it configures collective
+    ops at start-up), so it is created here, before the trainer reads data or builds networks."""
+    if "distribute" in fv and fv["distribute"].value == "multi_worker":
+        from training.devices import multi_worker_strategy  # noqa: PLC0415 (imports TensorFlow)
+        multi_worker_strategy()
 
 
 def define_person_data_flags(fv, defaults, *, image_size_help):

@@ -59,3 +59,7 @@ def synthetic_persons(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("persons") / "synthetic-persons"
     return ensure_synthetic_persons(str(root), n_train=6, n_test=3)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: trains end to end through an entry point (slower)")

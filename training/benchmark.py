@@ -1,21 +1,26 @@
 """Throughput of CycleGAN-family train steps: ours (TensorFlow or JAX) against a PyTorch reference.
 
     python -m training.benchmark --variant=long --image_size=128 --batch_size=1 [--xla=both]
-    python -m training.benchmark --variant=vanilla --backend=jax --reference=torch [--precision=bfloat16]
+    python -m training.benchmark --variant=vanilla --backend=jax --reference=torch [--precision=mixed_bfloat16]
 
 Random inputs (no data loading), full-size networks unless --ngf/--ndf/--n_blocks say otherwise.
-Each mode is compiled and warmed up first; only the timed steps count. Per mode it prints images/s,
-ms/step, the first step (trace + compile + run) and peak memory: on a GPU the framework's own
-figure (TF get_memory_info, JAX memory_stats, torch max_memory_allocated); on a CPU the growth of
-the resident set from just before the model is built to its peak over the timed steps.
+Each side (ours with XLA on or off, or JAX; the reference) is compiled and warmed up first, then
+all sides are timed round robin, --repeats times --steps steps, each block after --pause seconds of
+idle; medians are reported. Per side it prints images/s, ms/step, the first step (trace + compile
++ run), GFLOP/s and its share of the CPU's estimated fp32 peak (training/step_flops.py,
+training/cpu.py), and peak memory: on a GPU the framework's own figure (TF get_memory_info, JAX
+memory_stats, torch max_memory_allocated); on a CPU the growth of the resident set.
 ``--reference=torch`` adds the official CycleGAN step in PyTorch eager mode
-(training/torch_reference.py) on the same inputs, and the ratio ours / reference of images/s.
+(training/torch_reference.py) on the same inputs, on as many threads, and the ratio ours /
+reference of images/s per precision: with --precision=mixed_bfloat16 both sides are also timed in
+float32, and the reference's bf16 side runs under torch.autocast. A ratio whose repeats differ by
+more than 20% is flagged.
 
 Keras fixes its backend when first imported, and the flags import keras (flags.cycle ->
 training.config -> models.cycle) before absl has parsed anything. So this module reads --backend
 from sys.argv itself, first, and sets KERAS_BACKEND; with --backend=jax no TensorFlow is imported.
 """
-import gc
+import dataclasses
 import os
 import sys
 import time
@@ -45,6 +50,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from flags.common import refuse_positional_args  # noqa: E402
+from training.bench_memory import DeviceMemory, RssMemory, size as _size  # noqa: E402
+from training.cpu import cores  # noqa: E402
 from flags.cycle import cycle_config, define_cycle_flags  # noqa: E402
 from training.config import ConfigError  # noqa: E402
 
@@ -55,72 +62,60 @@ absl_flags.DEFINE_enum("reference", "none", ["none", "torch"], "Also time the of
                        "step in PyTorch eager mode and print ours / reference.")
 absl_flags.DEFINE_boolean("verify_reference", False, "After timing, port our initial weights into "
                           "the torch reference and print how far its images and losses are from ours.")
-absl_flags.DEFINE_integer("steps", 10, "Timed steps per mode.")
-absl_flags.DEFINE_integer("warmup", 2, "Untimed steps per mode after compilation.")
+absl_flags.DEFINE_integer("steps", 10, "Timed steps per side and repeat.", lower_bound=1)
+absl_flags.DEFINE_integer("warmup", 2, "Untimed steps per side after compilation.", lower_bound=0)
+absl_flags.DEFINE_integer("repeats", 3, "Timed repeats per side, interleaved round robin; the "
+                          "median is reported, and ratios whose repeats disagree are flagged.",
+                          lower_bound=1)
+absl_flags.DEFINE_float("pause", 0.5, "Seconds of idle before each timed repeat, so that the other "
+                        "side's threads have stopped spinning.", lower_bound=0.0)
 absl_flags.DEFINE_enum("xla", "default", ["default", "both", "on", "off"], "Which modes to time "
-                       "(tf backend): default is --jit_compile's choice (auto: XLA on GPUs only).")
+                       "(tf backend): default is --jit_compile's choice (auto: XLA on GPUs; on a "
+                       "CPU both, as a training run measures both and keeps the faster).")
 # --precision (float32, mixed_bfloat16, mixed_float16) is the trainers' flag; the JAX step and the
 # torch reference take float32 and mixed_bfloat16.
 OTHER_PRECISIONS = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
+SHORT = {"float32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16"}
+DISAGREEMENT = 1.2  # repeats whose ratios differ by more than 20% do not give one ratio
 
 
-def _size(n):
-    return f"{n / 2 ** 30:.2f} GiB" if n >= 2 ** 30 else f"{n / 2 ** 20:.0f} MiB"
-
-
-class RssMemory:
-    """CPU: peak resident set over the timed steps minus the resident set before the build. The peak
-    is reset through /proc/self/clear_refs; where that is refused it is the process's peak."""
-
-    label = "peak RSS growth"
-
-    def __init__(self):
-        gc.collect()
-        self.base = self._status("VmRSS")
-
-    @staticmethod
-    def _status(key):
-        with open("/proc/self/status", encoding="ascii") as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key + ":"))
-
-    def reset_peak(self):
-        try:
-            with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-                f.write("5")
-        except OSError:
-            self.label = "peak RSS growth (process peak)"
-
-    def peak(self):
-        return self._status("VmHWM") - self.base
-
-
-class DeviceMemory:
-    """A framework's own peak on an accelerator, through the callables it offers."""
-
-    def __init__(self, label, reset, peak):
-        self.label, self.reset_peak, self.peak = label, reset, peak
-
-
-def _measure(label, build, memory, steps, warmup, batch):
-    """Times ``run = build()`` (run() -> metrics dict with 'g/total'): first call, then ``steps``."""
+def _build(label, build, memory, warmup, batch, precision):
+    """Compiles and warms up one side: ``run = build()`` (run() -> metrics with 'g/total')."""
     run, extra = build()
-    sync = lambda out: float(out["g/total"])  # noqa: E731  (a host read waits for the device)
     t0 = time.perf_counter()
-    sync(run())
+    _sync(run())
     first = time.perf_counter() - t0
     for _ in range(warmup):
         out = run()
     if warmup:
-        sync(out)
-    memory.reset_peak()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        out = run()
-    sync(out)
-    per_step = (time.perf_counter() - t0) / steps
-    return {"label": label, "first_step_s": first + extra.get("compile_s", 0.0), "step_s": per_step,
-            "images_per_second": batch / per_step, "memory": memory.peak(),
-            "memory_label": memory.label, "note": extra.get("note", "")}
+        _sync(out)
+    return {"label": label, "run": run, "memory": memory, "batch": batch, "precision": precision,
+            "first_step_s": first + extra.get("compile_s", 0.0), "note": extra.get("note", ""),
+            "flops": extra.get("flops"), "times": []}
+
+
+def _sync(out):
+    return float(out["g/total"])  # a host read waits for the device
+
+
+def _time_interleaved(sides, steps, repeats, pause):
+    """Times every side ``repeats`` times, round robin, each after ``pause`` seconds of idle (so
+    that neither framework's threads still spin while the other runs); the median is kept."""
+    for r in range(repeats):
+        for side in sides:
+            time.sleep(pause)
+            if r == 0:
+                side["memory"].reset_peak()
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                out = side["run"]()
+            _sync(out)
+            side["times"].append((time.perf_counter() - t0) / steps)
+            if r == 0:
+                side["peak"] = side["memory"].peak()
+    for side in sides:
+        side["step_s"] = float(np.median(side["times"]))
+        side["images_per_second"] = side["batch"] / side["step_s"]
 
 
 def _inputs(config):
@@ -129,30 +124,38 @@ def _inputs(config):
     return {k: rng.uniform(-1.0, 1.0, shape).astype(np.float32) for k in "ab"}
 
 
-def tf_rows(config, steps, warmup, jit_modes):
+def tf_sides(config, length, warmup, jit_modes, precisions):
     import tensorflow as tf
 
     from training.cycle_step import make_cycle_train_step
     from training.cycle_trainer import build_state
+    from training.step_flops import tf_step_flops
 
     gpu = bool(tf.config.list_logical_devices("GPU"))
     inputs = {k: tf.constant(v) for k, v in _inputs(config).items()}
-    rows = []
-    for jit in jit_modes:
-        memory = (DeviceMemory("peak GPU memory (TF allocator)",
-                               lambda: tf.config.experimental.reset_memory_stats("GPU:0"),
-                               lambda: tf.config.experimental.get_memory_info("GPU:0")["peak"])
-                  if gpu else RssMemory())
+    sides = []
+    for precision in precisions:
+        for jit in jit_modes:
+            memory = (DeviceMemory("peak GPU memory (TF allocator)",
+                                   lambda: tf.config.experimental.reset_memory_stats("GPU:0"),
+                                   lambda: tf.config.experimental.get_memory_info("GPU:0")["peak"])
+                      if gpu else RssMemory())
 
-        def build(jit=jit):
-            state = build_state(config, total_steps=steps + warmup + 1)
-            step = make_cycle_train_step(state.nets, state.g_optimizer, state.d_optimizer,
-                                         state.pool_a, state.pool_b, state.step, config, jit_compile=jit)
-            return (lambda: step(inputs)), {}
+            def build(jit=jit, precision=precision):
+                side_config = dataclasses.replace(config, precision=precision)
+                state = build_state(side_config, total_steps=length)
+                step = make_cycle_train_step(state.nets, state.g_optimizer, state.d_optimizer,
+                                             state.pool_a, state.pool_b, state.step, side_config,
+                                             jit_compile=jit)
+                return (lambda: step(inputs)), {"flops": tf_step_flops(step, inputs)}
 
-        rows.append(_measure("XLA on " if jit else "XLA off", build, memory, steps, warmup,
-                             config.batch_size))
-    return rows
+            label = ("XLA on" if jit else "XLA off") + _precision_suffix(precision, precisions)
+            sides.append(_build(label, build, memory, warmup, config.batch_size, precision))
+    return sides
+
+
+def _precision_suffix(precision, precisions):
+    return "" if len(precisions) == 1 else f", {SHORT[precision]}"
 
 
 def tf_device():
@@ -162,39 +165,45 @@ def tf_device():
     if gpus:
         name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
         return f"TensorFlow {tf.__version__}, GPU:0 {name}"
-    threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or cores()
     return f"TensorFlow {tf.__version__}, CPU ({threads} threads)"
 
 
-def jax_rows(config, steps, warmup, precision):
+def jax_sides(config, length, warmup, precisions):
     import jax
 
     from training import jax_step
+    from training.step_flops import jax_step_flops
 
     device = jax.devices()[0]
-    memory = (DeviceMemory("peak device memory (JAX, whole process)", lambda: None,
-                           lambda: device.memory_stats()["peak_bytes_in_use"])
-              if device.platform != "cpu" else RssMemory())
+    sides = []
+    for precision in precisions:
+        memory = (DeviceMemory("peak device memory (JAX, whole process)", lambda: None,
+                               lambda: device.memory_stats()["peak_bytes_in_use"])
+                  if device.platform != "cpu" else RssMemory())
 
-    def build():
-        model = jax_step.init(config, steps + warmup + 1, precision)
-        step = jax_step.make_jax_train_step(model.nets, model.g_optimizer, model.d_optimizer, config)
-        batch = {k: jax.device_put(v) for k, v in _inputs(config).items()}
-        t0 = time.perf_counter()
-        compiled = step.lower(model.state, batch).compile()
-        compile_s = time.perf_counter() - t0
-        plan = compiled.memory_analysis()
-        note = (f"XLA plan: arguments {_size(plan.argument_size_in_bytes)}, temporaries "
-                f"{_size(plan.temp_size_in_bytes)}" if plan is not None else "")
-        holder = {"state": model.state}
+        def build(precision=precision):
+            model = jax_step.init(config, length, OTHER_PRECISIONS[precision])
+            step = jax_step.make_jax_train_step(model.nets, model.g_optimizer, model.d_optimizer,
+                                                config)
+            batch = {k: jax.device_put(v) for k, v in _inputs(config).items()}
+            t0 = time.perf_counter()
+            compiled = step.lower(model.state, batch).compile()
+            compile_s = time.perf_counter() - t0
+            plan = compiled.memory_analysis()
+            note = (f"XLA plan: arguments {_size(plan.argument_size_in_bytes)}, temporaries "
+                    f"{_size(plan.temp_size_in_bytes)}" if plan is not None else "")
+            holder = {"state": model.state}
 
-        def run():
-            holder["state"], metrics = compiled(holder["state"], batch)
-            return metrics
+            def run():
+                holder["state"], metrics = compiled(holder["state"], batch)
+                return metrics
 
-        return run, {"compile_s": compile_s, "note": note}
+            return run, {"compile_s": compile_s, "note": note, "flops": jax_step_flops(compiled)}
 
-    return [_measure("JAX jit", build, memory, steps, warmup, config.batch_size)]
+        label = "JAX jit" + _precision_suffix(precision, precisions)
+        sides.append(_build(label, build, memory, warmup, config.batch_size, precision))
+    return sides
 
 
 def jax_device():
@@ -204,24 +213,33 @@ def jax_device():
     return f"JAX {jax.__version__}, {d.platform}:{d.id} {d.device_kind}"
 
 
-def torch_rows(config, steps, warmup, precision):
+def torch_sides(config, length, warmup, precisions):
+    """The official step in eager mode; bfloat16 is torch.autocast on the step's device."""
     import torch
 
     from training.torch_reference import CycleReference, to_torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    memory = (DeviceMemory("peak CUDA memory (torch allocator)", torch.cuda.reset_peak_memory_stats,
-                           torch.cuda.max_memory_allocated) if device == "cuda" else RssMemory())
+    if device == "cpu":
+        torch.set_num_threads(cores())  # as many as TensorFlow's and XLA's intra-op pools
+    sides = []
+    for precision in precisions:
+        memory = (DeviceMemory("peak CUDA memory (torch allocator)",
+                               torch.cuda.reset_peak_memory_stats, torch.cuda.max_memory_allocated)
+                  if device == "cuda" else RssMemory())
 
-    def build():
-        ref = CycleReference(config.variant, config.M, config.N, config.ngf, config.ndf,
-                             config.n_blocks, config.share_weights, config.lambda_cycle,
-                             config.lambda_sim, config.lambda_identity, config.pool_size,
-                             device=device, precision=precision, seed=config.seed)
-        a, b = (to_torch(v, device) for v in _inputs(config).values())
-        return (lambda: ref.step(a, b)), {}
+        def build(precision=precision):
+            ref = CycleReference(config.variant, config.M, config.N, config.ngf, config.ndf,
+                                 config.n_blocks, config.share_weights, config.lambda_cycle,
+                                 config.lambda_sim, config.lambda_identity, config.pool_size,
+                                 device=device, precision=OTHER_PRECISIONS[precision],
+                                 seed=config.seed)
+            a, b = (to_torch(v, device) for v in _inputs(config).values())
+            return (lambda: ref.step(a, b)), {}
 
-    return [_measure("torch eager", build, memory, steps, warmup, config.batch_size)]
+        label = "torch eager" + ("" if precision == "float32" else f", autocast {device} bf16")
+        sides.append(_build(label, build, memory, warmup, config.batch_size, precision))
+    return sides
 
 
 def torch_device():
@@ -247,22 +265,51 @@ def verify_reference(config):
     return compare_with_keras(nets, config, inputs["a"], inputs["b"], device=device)
 
 
-def _format(row):
-    memory = f"{row['memory_label']} {_size(row['memory'])}"
-    note = f"; {row['note']}" if row["note"] else ""
-    return (f"  {row['label'] + ':':<12} {row['images_per_second']:8.2f} images/s "
-            f"({1000 * row['step_s']:.1f} ms/step; first step incl. compile {row['first_step_s']:.1f} s; "
+def _format(side, flops, peak):
+    from training.step_flops import describe
+
+    memory = f"{side['memory'].label} {_size(side['peak'])}"
+    note = f"; {side['note']}" if side["note"] else ""
+    spread = (f", repeats {min(side['times']) * 1000:.0f}-{max(side['times']) * 1000:.0f}"
+              if len(side["times"]) > 1 else "")
+    return (f"  {side['label'] + ':':<24} {side['images_per_second']:8.2f} images/s "
+            f"({1000 * side['step_s']:.1f} ms/step median{spread}; first step incl. compile "
+            f"{side['first_step_s']:.1f} s; {describe(side['flops'] or flops, side['step_s'], peak)}; "
             f"{memory}{note})")
 
 
+def ratios(ours, reference, tolerance=DISAGREEMENT):
+    """(median ratio of images/s ours / reference over the interleaved repeats, the repeats'
+    ratios, whether they disagree by more than ``tolerance``)."""
+    per_repeat = [r / o for o, r in zip(ours["times"], reference["times"])]
+    low, high = min(per_repeat), max(per_repeat)
+    return float(np.median(per_repeat)), per_repeat, high > low * tolerance
+
+
+def _print_ratios(sides, refs):
+    for ref in refs:
+        line, flagged = [], False
+        for side in (s for s in sides if s["precision"] == ref["precision"]):
+            median, per_repeat, disagree = ratios(side, ref)
+            flagged |= disagree
+            line.append(f"{side['label']} {median:.2f}x" + (
+                f" (repeats {min(per_repeat):.2f}-{max(per_repeat):.2f}: DISAGREE)" if disagree else ""))
+        print(f"  ours / reference, {SHORT[ref['precision']]} (images/s): " + ", ".join(line))
+        if flagged:
+            print(f"  warning: the repeats' ratios differ by more than {DISAGREEMENT - 1:.0%}: the "
+                  f"machine is busy (load average {os.getloadavg()[0]:.1f}); rerun on a quiet one")
+
+
 def run(fv):
-    """Checks the flags, prints the header, times every mode and prints the rows and ratios."""
+    """Checks the flags, prints the header, times every side interleaved and prints the rows and
+    the ratios (float32 against float32, bfloat16 against bfloat16)."""
+    from training.cpu import cpu_model, fp32_peak
+
     config = cycle_config(fv)
     if keras.backend.backend() != KERAS_BACKENDS[fv.backend]:
         raise ConfigError(f"--backend={fv.backend}: keras was imported with the "
                           f"{keras.backend.backend()} backend before training.benchmark could choose")
-    precision = OTHER_PRECISIONS.get(config.precision)
-    if precision is None and (fv.backend == "jax" or fv.reference == "torch"):
+    if config.precision not in OTHER_PRECISIONS and (fv.backend == "jax" or fv.reference == "torch"):
         raise ConfigError(f"--precision={config.precision}: the JAX step and the torch reference "
                           "run float32 or mixed_bfloat16")
     if fv.verify_reference and fv.reference != "torch":
@@ -272,29 +319,36 @@ def run(fv):
             import torch  # noqa: F401
         except ImportError as e:
             raise ConfigError("--reference=torch needs PyTorch: pip install -e .[bench]") from e
+    # A 16-bit run is also timed in float32, so that each precision has its own ratio.
+    precisions = [config.precision] + (["float32"] if config.precision != "float32" else [])
     ours_device = tf_device() if fv.backend == "tf" else jax_device()
+    peak, how = fp32_peak()
+    gpu = "GPU" in ours_device or "gpu" in ours_device or "cuda" in ours_device
     print(f"{config.variant} M={config.M} N={config.N} image_size={config.image_size} "
           f"batch_size={config.batch_size} ngf={config.ngf} ndf={config.ndf} n_blocks={config.n_blocks} "
-          f"precision={config.precision}; {fv.steps} timed steps after {fv.warmup} warm-up; load average "
-          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+          f"precision={config.precision}; {fv.repeats} x {fv.steps} timed steps per side, interleaved, "
+          f"after {fv.warmup} warm-up; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"  CPU: {cpu_model()}; fp32 peak {f'{peak / 1e9:.0f} GFLOP/s ({how})' if peak else how}")
     print(f"  ours ({fv.backend}): Keras {keras.__version__} on {ours_device}")
     if fv.reference == "torch":
         print(f"  reference: official CycleGAN step, eager, {torch_device()}")
+    length = fv.steps * fv.repeats + fv.warmup + 1
     if fv.backend == "tf":
         from training.devices import use_xla  # noqa: PLC0415 (TensorFlow: the tf backend only)
+        auto = use_xla(config.jit_compile) if gpu or config.jit_compile != "auto" else None
         modes = {"both": (True, False), "on": (True,), "off": (False,),
-                 "default": (use_xla(config.jit_compile),)}[fv.xla]
-        rows = tf_rows(config, fv.steps, fv.warmup, modes)
+                 "default": (auto,) if auto is not None else (True, False)}[fv.xla]
+        sides = tf_sides(config, length, fv.warmup, modes, precisions)
     else:
-        rows = jax_rows(config, fv.steps, fv.warmup, precision)
-    for row in rows:
-        print(_format(row))
-    if fv.reference == "torch":
-        (ref,) = torch_rows(config, fv.steps, fv.warmup, precision)
-        print(_format(ref))
-        print("  ours / reference (images/s): " + ", ".join(
-            f"{row['label'].strip()} {row['images_per_second'] / ref['images_per_second']:.2f}x"
-            for row in rows))
+        sides = jax_sides(config, length, fv.warmup, precisions)
+    refs = torch_sides(config, length, fv.warmup, precisions) if fv.reference == "torch" else []
+    _time_interleaved(sides + refs, fv.steps, fv.repeats, fv.pause)
+    flops = next((s["flops"] for s in sides if s["flops"]), None)
+    for side in sides + refs:
+        print(_format(side, flops, None if gpu else peak))
+    if fv.xla == "default" and fv.backend == "tf" and len(modes) == 2:
+        print("  (--jit_compile=auto on a CPU: a training run times both and keeps the faster)")
+    _print_ratios(sides, refs)
     if fv.verify_reference:  # last, so that its allocations stay out of the peaks above
         diffs = verify_reference(config)
         print(f"  reference check, same weights, max |ours - torch|: images {diffs.pop('images'):.2e}, "

@@ -120,13 +120,14 @@ def _first_line(error):
     return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"[:300]
 
 
-def restore_newest(workdir, checkpoint):
+def restore_newest(workdir, checkpoint, at_most=None):
     """Restores the newest checkpoint that loads and holds finite values; returns its step or None.
+    With ``at_most``, newer checkpoints are left on disk untouched and ignored.
 
     Damaged ones (unreadable, truncated, non-finite) are set aside with a warning naming the file
     and the reason. A workdir whose checkpoints are all damaged raises instead of starting over.
     """
-    steps = steps_on_disk(workdir)
+    steps = [s for s in steps_on_disk(workdir) if at_most is None or s <= at_most]
     if not steps:
         return None
     finite = make_finite_check(checkpoint)

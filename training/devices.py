@@ -2,8 +2,8 @@
 tf.distribute strategy. Every trainer builds its state inside ``Runtime.scope()`` and compiles its
 step with ``Runtime.compile``, so the three choices are made once, here.
 
-* ``--jit_compile=auto`` (default) is XLA on GPUs and TensorFlow's own kernels on CPUs, where XLA
-  measured 20-50% slower; ``true``/``false`` force it.
+* ``--jit_compile=auto`` (default) is XLA on GPUs; on a CPU the step is timed both ways on its
+  first call and the faster is kept (training/autojit.py); ``true``/``false`` force it.
 * ``--precision=mixed_bfloat16|mixed_float16`` computes convolutions in 16 bits; instance-norm
   statistics, network outputs, losses and the image pools stay float32 (models/layers.py reads the
   policy), and float16 uses dynamic loss scaling. ``float32`` builds exactly today's graph.
@@ -21,6 +21,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
+from training.autojit import MeasuredJit
 from training.config import ConfigError
 from training.optim import make_adam
 
@@ -33,8 +34,14 @@ def has_gpu():
 
 
 def use_xla(jit_compile):
-    """The --jit_compile setting ('auto', True, False) resolved for this machine."""
+    """The --jit_compile setting ('auto', True, False) resolved for this machine without measuring:
+    auto is XLA on GPUs and TensorFlow's kernels on CPUs (where a trainer's ``Runtime`` measures)."""
     return has_gpu() if jit_compile == "auto" else bool(jit_compile)
+
+
+def measures_jit(jit_compile, distribute="none"):
+    """Whether --jit_compile=auto is decided by timing the step (on a CPU, without a strategy)."""
+    return jit_compile == "auto" and distribute == "none" and not has_gpu()
 
 
 def make_strategy(distribute):
@@ -42,8 +49,27 @@ def make_strategy(distribute):
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([d.name for d in devices])
     if distribute == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return multi_worker_strategy()
     return tf.distribute.get_strategy()  # the default (no-op) strategy
+
+
+_MULTI_WORKER = []  # the process's one MultiWorkerMirroredStrategy, once created
+
+
+def multi_worker_strategy():
+    """The process's MultiWorkerMirroredStrategy (TF_CONFIG's cluster), created on first use.
+
+    Collective ops are configured when TensorFlow's context starts, so this must run before
+    anything creates a tensor (reading data, building a network): ``flags.common.run_main`` calls
+    it first for ``--distribute=multi_worker``, and trainers reuse the same object."""
+    if not _MULTI_WORKER:
+        try:
+            _MULTI_WORKER.append(tf.distribute.MultiWorkerMirroredStrategy())
+        except RuntimeError as e:
+            raise ConfigError("--distribute=multi_worker: TensorFlow was started before the "
+                              f"strategy could be created ({e}); create it first, as "
+                              "flags.common.run_main does") from e
+    return _MULTI_WORKER[0]
 
 
 def gradient_loss(loss, optimizer):
@@ -79,6 +105,7 @@ class Runtime:
     precision: str = "float32"
     xla: bool = False
     distributed: bool = False
+    measure_jit: bool = False  # --jit_compile=auto on a CPU: the step's first call decides
 
     @classmethod
     def of(cls, config):
@@ -88,7 +115,8 @@ class Runtime:
             logging.info("--distribute=%s runs TensorFlow's kernels; XLA is not used under a strategy",
                          config.distribute)
             xla = False
-        return cls(make_strategy(config.distribute), config.precision, xla, distributed)
+        return cls(make_strategy(config.distribute), config.precision, xla, distributed,
+                   measures_jit(config.jit_compile, config.distribute))
 
     @property
     def replicas(self):
@@ -124,6 +152,8 @@ class Runtime:
     def compile(self, step_fn):
         """``step_fn(batch) -> dict`` as one compiled call; under a strategy each replica runs it
         on its share of the batch and the returned values are averaged over replicas."""
+        if self.measure_jit:
+            return MeasuredJit(step_fn)
         if not self.distributed:
             return tf.function(step_fn, jit_compile=self.xla)
         strategy = self.strategy
@@ -147,6 +177,27 @@ class Runtime:
         if batch_size % self.replicas:
             raise ConfigError(f"--batch_size={batch_size}: must be a multiple of the {self.replicas} "
                               "replicas of --distribute (it is the global batch)")
+
+
+def _multi_worker_of(variable):
+    strategy = getattr(variable, "distribute_strategy", None)
+    return strategy if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) else None
+
+
+def gather_across_workers(variable, value):
+    """``value`` (an int) from every worker of the multi-worker strategy that owns ``variable``,
+    as a list (one entry per replica); None without such a strategy. A collective: every worker
+    must call it at the same point."""
+    strategy = _multi_worker_of(variable)
+    if strategy is None:
+        return None
+
+    @tf.function
+    def gather():
+        per_replica = strategy.run(lambda: tf.constant([value], tf.int64))
+        return strategy.gather(per_replica, axis=0)
+
+    return [int(v) for v in gather().numpy()]
 
 
 def worker_index():

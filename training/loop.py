@@ -20,7 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from training import checkpoints as ckpt
+from training import devices
 from training import workdir as wd
+from training.autojit import MeasuredJit
 from training.config import ConfigError
 from training.progress import ProgressBar
 from training.summaries import RunningMean, write_png
@@ -101,10 +103,11 @@ def run(*, workdir, settings, checkpoint, step, train_step, make_batches, make_s
         if recording is not None:
             wd.record(workdir, recording.config, recording.trainer, recording.data, recording.extend,
                       settings.total_steps)
-        restored = ckpt.restore_newest(workdir, checkpoint)
+        restored = ckpt.restore_newest(workdir, checkpoint, at_most=_common_newest(workdir, step))
         start = int(step.numpy())
         if restored is not None and restored != start:
             raise ConfigError(f"{ckpt.path_of(workdir, restored)}: holds step {start}, not {restored}")
+        _check_same_start(workdir, step, start)
         total = settings.total_steps
         if start >= total:
             logging.info("%s: finished (step %d of %d); nothing to do (--extend with more --epochs "
@@ -120,6 +123,22 @@ def run(*, workdir, settings, checkpoint, step, train_step, make_batches, make_s
                 raise ConfigError(f"--workdir={workdir}: disk full ({e.filename or e}); free space "
                                   f"and rerun to resume from {saver.newest or 'the start'}") from e
             raise
+
+
+def _common_newest(workdir, step):
+    """Multi-worker runs: the newest checkpoint step that every worker has on disk (a worker
+    killed during a save leaves the others one checkpoint ahead); None otherwise."""
+    steps = ckpt.steps_on_disk(workdir)
+    newest = devices.gather_across_workers(step, steps[-1] if steps else 0)
+    return None if newest is None else min(newest)
+
+
+def _check_same_start(workdir, step, start):
+    """Workers that restored different steps would train on silently different states."""
+    starts = devices.gather_across_workers(step, start)
+    if starts is not None and len(set(starts)) > 1:
+        raise ConfigError(f"{workdir}: the workers restored different steps {starts}; remove the "
+                          "newer checkpoints so that every worker holds the same newest step")
 
 
 def _train(workdir, settings, saver, step, start, train_step, make_batches, make_samples, shown,
@@ -146,11 +165,15 @@ def _train(workdir, settings, saver, step, start, train_step, make_batches, make
                 f"non-finite {', '.join(diverged)} at step {at} (logged in metrics.jsonl); not "
                 f"checkpointed, the newest checkpoint is {saver.newest or 'none'}")
 
+    if isinstance(train_step, MeasuredJit):  # --jit_compile=auto on a CPU
+        train_step.remaining = total - start
     with _StopRequests() as stop:
         try:
             for batch in make_batches(start):
                 running.add(train_step(batch))
                 done += 1
+                if done == start + 1 and isinstance(train_step, MeasuredJit):
+                    _record_jit_choice(workdir, train_step.decision)
                 is_last = done >= total
                 progress.update(done)
                 if done % settings.log_every == 0 or is_last:
@@ -185,6 +208,13 @@ def _train(workdir, settings, saver, step, start, train_step, make_batches, make
         raise RuntimeError(f"the input pipeline ended at step {done} of {total}")
     logging.info("%s: finished at step %d", workdir, done)
     return {"start_step": start, "final_step": done, "finished": True}
+
+
+def _record_jit_choice(workdir, decision):
+    """config.json's history keeps what --jit_compile=auto chose, with the figures it chose by."""
+    if os.path.exists(wd.path(workdir, wd.CONFIG_FILE)):
+        wd.append_history(workdir, {"jit_compile_auto": "xla" if decision["xla"] else "tf_kernels",
+                                    **{k: v for k, v in decision.items() if k not in ("xla", "time")}})
 
 
 def _log_scalars(writer, metrics, record):

@@ -169,6 +169,13 @@ def record(workdir, config, trainer, data=None, extend=False, total_steps=None):
     _atomic_write(path(workdir, FLAGS_FILE), flag_lines(config))
 
 
+def append_history(workdir, entry):
+    """Adds ``entry`` (with the time) to config.json's history, e.g. a --jit_compile=auto choice."""
+    saved = _saved(workdir)
+    saved.setdefault("history", []).append({**entry, "time": _now()})
+    _atomic_write(path(workdir, CONFIG_FILE), json.dumps(saved, indent=2) + "\n")
+
+
 def run_status(workdir):
     """{'trainer', 'step', 'total_steps', 'finished'} of a workdir from its files; 'step' is the
     newest checkpoint's (0 when none), total_steps None when the workdir has no config.json."""

@@ -15,8 +15,6 @@ from training import registry
 from training.config import (DISTRIBUTE, PERSON_DATA_DIRS, PERSON_DATASETS, PRECISIONS,
                              WEIGHT_DECAY_MODES, ConfigError, TrainConfig)
 
-quiet_cpu_noise()  # as early as an entry point imports us: before TensorFlow looks for a GPU
-
 _DEFAULTS = TrainConfig()
 
 

@@ -3,7 +3,7 @@
     python -m datasets.prepare --name=facades --out=data/facades            # thesis split 400/206
     python -m datasets.prepare --name=facades --layout=pix2pix --out=data/facades-pix2pix
     python -m datasets.prepare --name=cityscapes --archive=~/Downloads/cityscapes.tar.gz
-    python -m datasets.prepare --name=deepfashion-swap --data_dir=data/deepfashion \
+    python -m datasets.prepare --name=deepfashion-swap --data_dir=data/deepfashion \\
         --out=data/deepfashion-swap      # the thesis's selection (8.2.3), from the keypoint CSVs
 
 ``--archive`` uses a file you already have; it is verified like a download. Nothing is written to

@@ -123,7 +123,7 @@ def plan(fcn, run=None, *, step=None, fcn_step=None, oracle=False, dataset=None,
     dataset = dataset or source.dataset
     data_dir = os.path.abspath(os.path.expanduser(data_dir or source.data_dir))
     # the FCN's label set must be the test labels' (a facades run under a Cityscapes FCN is refused)
-    test = load_labelled_images(dataset, data_dir, "test", label_set=fcn_config.labels)
+    test = load_labelled_images(dataset, data_dir, "test", label_set=get_label_set(fcn_config.label_set))
     provenance = {
         "kind": "oracle" if oracle else "run",
         "fcn": os.path.abspath(fcn), "fcn_step": fcn_step, "fcn_image_size": fcn_config.image_size,

@@ -27,6 +27,15 @@ def fake_run(plan_step, step, total, **changed):
         open(os.path.join(workdir, "checkpoints", f"ckpt-{step}.index"), "w").close()
 
 
+def bare_run(workdir, trainer, step, total):
+    """A workdir holding only what the planner reads: config.json with its length, checkpoints."""
+    os.makedirs(os.path.join(workdir, "checkpoints"), exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+        json.dump({"trainer": trainer, "config": {}, "total_steps": total}, f)
+    if step:
+        open(os.path.join(workdir, "checkpoints", f"ckpt-{step}.index"), "w").close()
+
+
 def test_table_81_plan_trains_the_fcn_and_four_rows_then_writes_the_table(tmp_path):
     root, steps = planner.plan_table("8.1", "small", str(tmp_path), data_dir="/data/facades",
                                      overrides={"cycle": "--epochs=3 --ngf=8"})
@@ -73,7 +82,7 @@ def test_seeds_train_every_row_k_times_beside_the_seed_0_workdir(tmp_path):
     with pytest.raises(ConfigError, match=r"--seeds=0: must be >= 1"):
         planner.plan_table("8.3", "tiny", str(tmp_path), seeds=0)
     for name in ("long", "long-seed2", "long-seed10", "long-seedx", "longer-seed1", "long-seed3"):
-        fake_run(str(tmp_path / "runs" / name), "cycle", 1, 1)
+        bare_run(str(tmp_path / "runs" / name), "cycle", 1, 1)
     os.remove(tmp_path / "runs" / "long-seed3" / "config.json")  # not a run (yet)
     assert planner.seed_workdirs(str(tmp_path / "runs" / "long")) == [
         str(tmp_path / "runs" / n) for n in ("long", "long-seed2", "long-seed10")]

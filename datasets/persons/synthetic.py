@@ -245,7 +245,8 @@ def ensure_synthetic_persons(root, *, n_train=3000, n_test=686, poses_per_person
     return root
 
 
-_GENERATED = re.compile(r"(synthetic\.json|fasion-annotation-\w+\.csv|fashion-pairs-\w+\.csv|"
+_GENERATED = re.compile(r"(synthetic\.json|synthetic-params-\w+\.csv|fasion-annotation-\w+\.csv|"
+                        r"fashion-pairs-\w+\.csv|"
                         r"(train|test|parsing/\w+)/syn_\d+_\d+\w*\.(jpg|png))")
 
 

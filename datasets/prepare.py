@@ -131,7 +131,8 @@ def _extract(filename, dest):
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
         raise DataError(f"{filename}: damaged archive ({e})") from e
     entries = [e for e in os.listdir(dest) if not e.startswith(".")]
-    return os.path.join(dest, entries[0]) if len(entries) == 1 and os.path.isdir(os.path.join(dest, entries[0])) else dest
+    single = len(entries) == 1 and os.path.isdir(os.path.join(dest, entries[0]))
+    return os.path.join(dest, entries[0]) if single else dest
 
 
 def _split_pairs(src_dirs, dest_a, dest_b, member=str):
@@ -248,6 +249,7 @@ def _select(fv):
 def main(argv):
     del argv
     from absl import flags as absl_flags
+
     from flags.common import run_main
     fv = absl_flags.FLAGS
     if fv.name == SELECTION:

@@ -25,15 +25,16 @@ write <out>/export.json describing the inputs and outputs. --out must not exist 
 unless --overwrite; the export is written beside it and moved in place when complete.
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 import json
 import os
 import shutil
 
-import keras
-import tensorflow as tf
 from absl import app
 from absl import flags as absl_flags
+import keras
+import tensorflow as tf
 
 from datasets.persons.deepfashion import FRAME
 from evaluation.restore import load_cycle_generators, restore_networks

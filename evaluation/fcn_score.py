@@ -19,6 +19,7 @@ into the FCN workdir's, ``fcn_score_oracle_step<M>.json``) with its provenance. 
 the same provenance is reused; one of another provenance is never overwritten without --overwrite.
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 import datetime
 import hashlib
@@ -32,23 +33,20 @@ from absl import flags as absl_flags
 import numpy as np
 import tensorflow as tf
 
-from datasets.segmentation import (SEGMENTATION_DATASETS, evaluation_batches,
-                                   load_labelled_images)
-from training.fcn_trainer import TRAINER as FCN_TRAINER
-from training.config import FCNConfig
-from training.fcn_trainer import build_fcn
 from datasets.labels import get_label_set
+from datasets.segmentation import SEGMENTATION_DATASETS, evaluation_batches, load_labelled_images
 from evaluation.restore import checkpoint_path, load_cycle_generators, restore_networks
 from evaluation.scores import confusion_matrix, fcn_intervals, fcn_scores
 from evaluation.uncertainty import text
 from flags.common import AutoBooleanFlag, run_main
 from models.cycle import apply_chain
 from training import workdir as wd
-from training.config import ConfigError, CycleConfig
+from training.config import ConfigError, CycleConfig, FCNConfig
 from training.cycle_trainer import TRAINER as CYCLE_TRAINER
 from training.devices import use_xla
+from training.fcn_trainer import TRAINER as FCN_TRAINER
+from training.fcn_trainer import build_fcn
 from training.progress import ProgressBar
-
 
 # The evaluated workdir itself: its results/ move with it, so a moved run keeps its scores.
 MOVABLE = frozenset({"run"})

@@ -20,6 +20,7 @@ file name; without names they are drawn from the Table 8.2 pair list (--seed). A
 never replaced without --overwrite.
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 import os
 

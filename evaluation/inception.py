@@ -18,8 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.pretrained import (INCEPTION_V3_IMAGENET, WeightsError, check_weights_file,
-                               load_weights_file, resolve)
+from models.pretrained import INCEPTION_V3_IMAGENET, WeightsError, check_weights_file, load_weights_file, resolve
 
 __all__ = ["Inception", "InceptionRunner", "WeightsError", "load_inception"]
 

@@ -30,9 +30,9 @@ import dataclasses
 import os
 import tarfile
 
+from google.protobuf.message import DecodeError
 import numpy as np
 import tensorflow as tf
-from google.protobuf.message import DecodeError
 
 from evaluation.inception import _batches, _to_unit_range
 from models.pretrained import WeightsError

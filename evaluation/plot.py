@@ -3,8 +3,8 @@
     python -m evaluation.plot --workdir=runs/long --workdir=runs/nest --out=curves.png
 
 One panel per group of logged values (generator losses ``g/*``, discriminator losses ``d/*``, other
-values such as the FCN's loss, the learning rate, images/s), every run overlaid in its own colour. Works on any workdir this project's
-trainers write (CycleGAN, SwapGAN, VITON, FCN), finished or still running.
+values such as the FCN's loss, the learning rate, images/s), every run overlaid in its own colour.
+Works on any workdir this project's trainers write (CycleGAN, SwapGAN, VITON, FCN), finished or still running.
 
 Matplotlib is imported, and switched to its file-only Agg backend, inside the functions: importing
 this module changes nothing for a caller that has its own backend.

@@ -22,8 +22,8 @@ import time
 from absl import app
 from absl import flags as absl_flags
 
-from evaluation.report import write_report
 from evaluation import plan as planner
+from evaluation.report import write_report
 from evaluation.step_check import check_steps
 from flags.common import run_main
 from training import registry

@@ -19,17 +19,15 @@ overwrite an earlier result unless ``--overwrite``.
 """
 import os
 
-from absl import app
+from absl import app, logging
 from absl import flags as absl_flags
-from absl import logging
 import numpy as np
 from PIL import Image
 import tensorflow as tf
 
 from datasets.files import IMAGE_EXTENSIONS, DataError
 from datasets.persons import keypoints as kp
-from datasets.persons.deepfashion import (CROP_OFFSET, CROP_WIDTH, FRAME, SPLITS,
-                                          annotation_file, detect_keypoint_frame)
+from datasets.persons.deepfashion import CROP_OFFSET, CROP_WIDTH, FRAME, SPLITS, annotation_file, detect_keypoint_frame
 from datasets.persons.pipeline import person_example
 from evaluation.outputs import check_output_dir, check_output_file
 from evaluation.restore import restore_networks

@@ -3,7 +3,8 @@
 A score file holds the provenance it was computed from (method, run and step, image size, test
 data fingerprint, the pair list's digest, the classifier) and, per output, the images scored,
 IS mean and std (and its bootstrap interval, ``is_interval``), FID, KID mean and std and (X_GII)
-SSIM with its per-pair values (``ssim_per_pair``, what the tables' intervals resample). Runs keep theirs in ``<run>/results/``,
+SSIM with its per-pair values (``ssim_per_pair``, what the tables' intervals resample). Runs keep
+theirs in ``<run>/results/``,
 the baselines in ``<out>/scores/``; the file name holds the step, the protocol and the classifier,
 so a rerun finds it and reuses it, and a file of the same name computed from something else (data
 changed, another run moved in) is never replaced without ``--overwrite``. A score computed

@@ -20,6 +20,7 @@ and lists each seed's intervals. The thesis's ordering GAN < Vanilla < Long < Ne
 between neighbouring rows, paired over the same test images, seed i against seed i.
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 import csv
 import io
@@ -30,14 +31,21 @@ from absl import app
 from absl import flags as absl_flags
 
 from evaluation.charts import bar_chart, table81_bars
-from evaluation.fcn_score import (fcn_score, image_confusions, intervals, plan,
-                                  read_fcn_config, read_run_config)
+from evaluation.fcn_score import fcn_score, image_confusions, intervals, plan, read_fcn_config, read_run_config
+from evaluation.outputs import check_output_dir
 from evaluation.plan import SEED_FOLDER, seed_workdirs
 from evaluation.scores import fcn_metrics
-from evaluation.uncertainty import RESAMPLES, SEED as BOOTSTRAP_SEED
-from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering, ordering_csv_rows,
-                                    ordering_markdown, over_seeds, seeds_text, text)
-from evaluation.outputs import check_output_dir
+from evaluation.uncertainty import (
+    ORDERING_CSV_HEAD,
+    RESAMPLES,
+    ordering,
+    ordering_csv_rows,
+    ordering_markdown,
+    over_seeds,
+    seeds_text,
+    text,
+)
+from evaluation.uncertainty import SEED as BOOTSTRAP_SEED
 from flags.common import AutoBooleanFlag, run_main
 from training import workdir as wd
 from training.config import ConfigError

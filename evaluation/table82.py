@@ -18,6 +18,7 @@ per-pair metric one over the pairs; the SwapGAN and VITON rows take the <workdir
 beside --swapgan / --viton as further seeds (mean ± std over seeds).
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 import csv
 import io
@@ -29,21 +30,19 @@ from absl import flags as absl_flags
 
 from evaluation import ground_truth as gt
 from evaluation import swap_scores as ss
-from evaluation.charts import bar_chart, table82_bars
 from evaluation.baselines import TPS_REGULARIZATION, PoissonBlending, TPSWarping
-from evaluation.plan import seed_workdirs
+from evaluation.charts import bar_chart, table82_bars
 from evaluation.outputs import check_output_dir
+from evaluation.plan import seed_workdirs
 from evaluation.swapgan_method import SwapGANMethod
-from evaluation.uncertainty import RESAMPLES, numbers, score_intervals, seed_summary
+from evaluation.uncertainty import RESAMPLES, numbers, score_intervals, seed_summary, seeds_text
 from evaluation.uncertainty import SEED as BOOTSTRAP_SEED
-from evaluation.uncertainty import seeds_text
 from evaluation.uncertainty import text as interval_text
 from evaluation.viton_method import VitonMethod
 from flags.common import run_main
 from training import workdir as wd
-from training.config import ConfigError, SwapConfig
+from training.config import ConfigError, SwapConfig, VitonConfig
 from training.swapgan_trainer import TRAINER as SWAP_TRAINER
-from training.config import VitonConfig
 from training.viton_trainer import TRAINER as VITON_TRAINER
 
 ROWS = (("poisson", "Poisson image blending"), ("tps", "TPS warping"), ("viton", "VITON"),

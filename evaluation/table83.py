@@ -21,6 +21,7 @@ over seeds); the thesis's "I&II < full model on SSIM" (ORDERINGS) is tested pair
 pairs, seed by seed.
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 import csv
 import io
@@ -34,13 +35,22 @@ import numpy as np
 from evaluation import ground_truth as gt
 from evaluation import swap_scores as ss
 from evaluation.charts import bar_chart, table83_bars
-from evaluation.plan import SEED_FOLDER, seed_workdirs
 from evaluation.outputs import check_output_dir
+from evaluation.plan import SEED_FOLDER, seed_workdirs
 from evaluation.swapgan_method import SwapGANMethod
-from evaluation.uncertainty import PER_PAIR, RESAMPLES, numbers, ordering
+from evaluation.uncertainty import (
+    ORDERING_CSV_HEAD,
+    PER_PAIR,
+    RESAMPLES,
+    numbers,
+    ordering,
+    ordering_csv_rows,
+    ordering_markdown,
+    score_intervals,
+    seed_summary,
+    seeds_text,
+)
 from evaluation.uncertainty import SEED as BOOTSTRAP_SEED
-from evaluation.uncertainty import (ORDERING_CSV_HEAD, ordering_csv_rows,
-                                    ordering_markdown, score_intervals, seed_summary, seeds_text)
 from evaluation.uncertainty import text as interval_text
 from flags.common import run_main
 from training import workdir as wd

@@ -6,6 +6,7 @@ Writes <output>/<name>.png for every input (default output: <workdir>/results/<d
 optionally with every intermediate generator output beside it.
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 import os
 

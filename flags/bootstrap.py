@@ -2,9 +2,9 @@
 
 It quiets TensorFlow's C++ start-up logging, which is read when TensorFlow loads, so it must run
 before that, and on machines without an NVIDIA device filters the CUDA and libjpeg lines that
-native code writes whatever the log level (``flags.native_logs``). It acts only when the process was started as one of our commands (``python -m
-training.cycle`` and the like): importing a module that is also a command, from a test or a notebook,
-leaves the environment alone.
+native code writes whatever the log level (``flags.native_logs``). It acts only when the process
+was started as one of our commands (``python -m training.cycle`` and the like): importing a module
+that is also a command, from a test or a notebook, leaves the environment alone.
 """
 import os
 import sys

@@ -5,15 +5,21 @@ import sys
 
 from absl import app
 from absl import flags as absl_flags
-
 from absl.flags import _argument_parser as absl_parsers
 from absl.flags import _flag as absl_flag
 
 from datasets.errors import DataError
 from flags.native_logs import quiet_cpu_noise
 from training import registry
-from training.config import (DISTRIBUTE, PERSON_DATA_DIRS, PERSON_DATASETS, PRECISIONS,
-                             WEIGHT_DECAY_MODES, ConfigError, TrainConfig)
+from training.config import (
+    DISTRIBUTE,
+    PERSON_DATA_DIRS,
+    PERSON_DATASETS,
+    PRECISIONS,
+    WEIGHT_DECAY_MODES,
+    ConfigError,
+    TrainConfig,
+)
 
 _DEFAULTS = TrainConfig()
 
@@ -95,7 +101,8 @@ def train_values(fv):
         workdir=fv.workdir, seed=fv.seed, batch_size=fv.batch_size, epochs=fv.epochs,
         decay_epochs=fv.decay_epochs,
         max_steps=fv.max_steps, learning_rate=fv.learning_rate, beta1=fv.beta1, beta2=fv.beta2,
-        weight_decay=fv.weight_decay, weight_decay_mode=fv.weight_decay_mode, log_every=fv.log_every, sample_every=fv.sample_every,
+        weight_decay=fv.weight_decay, weight_decay_mode=fv.weight_decay_mode, log_every=fv.log_every,
+        sample_every=fv.sample_every,
         checkpoint_every=fv.checkpoint_every, keep_checkpoints=fv.keep_checkpoints,
         num_samples=fv.num_samples, jit_compile=fv.jit_compile, precision=fv.precision,
         distribute=fv.distribute)

@@ -2,8 +2,7 @@
 from absl import flags as absl_flags
 
 from flags.common import define_train_flags, train_values
-from training.config import (DATASETS, DEFAULT_DATA_DIRS, DIRECTIONS, VARIANTS, ConfigError,
-                             CycleConfig)
+from training.config import DATASETS, DEFAULT_DATA_DIRS, DIRECTIONS, VARIANTS, ConfigError, CycleConfig
 
 _D = CycleConfig()
 

@@ -1,8 +1,7 @@
 """Flags of ``python -m training.swapgan``; defaults are the thesis settings (8.2.3)."""
 from absl import flags as absl_flags
 
-from flags.common import (define_person_data_flags, define_train_flags, person_data_values,
-                          train_values)
+from flags.common import define_person_data_flags, define_train_flags, person_data_values, train_values
 from training.config import GENERATOR_SETS, ConfigError, SwapConfig
 
 _D = SwapConfig()

@@ -1,8 +1,7 @@
 """Flags of ``python -m training.viton``: VITON's coarse stage on SwapGAN's pairs (Table 8.2)."""
 from absl import flags as absl_flags
 
-from flags.common import (define_person_data_flags, define_train_flags, person_data_values,
-                          train_values)
+from flags.common import define_person_data_flags, define_train_flags, person_data_values, train_values
 from training.config import ConfigError, VitonConfig
 
 _D = VitonConfig()
@@ -37,6 +36,7 @@ def viton_config(fv=absl_flags.FLAGS):
         raise ConfigError("--lambda_perceptual needs --vgg_weights (the perceptual term is off "
                           "without VGG19 weights)")
     return VitonConfig(
-        **train_values(fv), **person_data_values(fv), ngf=fv.ngf, n_layers=fv.n_layers, dropout=fv.dropout, shape_side=fv.shape_side,
+        **train_values(fv), **person_data_values(fv), ngf=fv.ngf, n_layers=fv.n_layers,
+        dropout=fv.dropout, shape_side=fv.shape_side,
         lambda_image=fv.lambda_image, lambda_mask=fv.lambda_mask,
         lambda_perceptual=fv.lambda_perceptual, vgg_weights=fv.vgg_weights)

@@ -2,8 +2,7 @@
 import keras
 from keras import layers
 
-from models.layers import (ReflectionPad2D, conv, float32_under_mixed_precision, instance_norm,
-                           upsample_conv)
+from models.layers import ReflectionPad2D, conv, float32_under_mixed_precision, instance_norm, upsample_conv
 
 
 def residual_block(x, filters, seed_generator, name):

@@ -34,8 +34,7 @@ import keras
 from keras import layers
 
 from models.generator import residual_block
-from models.layers import (ReflectionPad2D, conv, conv_initializer, float32_under_mixed_precision,
-                           instance_norm)
+from models.layers import ReflectionPad2D, conv, conv_initializer, float32_under_mixed_precision, instance_norm
 
 DOWNSAMPLING = 8  # G_I / G_II: three stride-2 convs
 UPSAMPLE_KERNELS = (1, 3)

@@ -12,8 +12,8 @@ float32 a ReLU input within round-off of zero flips with the summation order and
 gradients, differently in every pair of implementations.
 """
 import sys
-import zlib
 from unittest import mock
+import zlib
 
 import numpy as np
 

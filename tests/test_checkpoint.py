@@ -113,7 +113,8 @@ def test_a_resume_after_the_training_data_changed_is_refused(tmp_path, tiny_conf
     cycle_trainer.train(config, progress_stream=io.StringIO())
     extra = sorted(os.listdir(os.path.join(facades, "trainA")))[5]
     shutil.copy(os.path.join(facades, "trainA", extra), data / "trainA" / extra)
-    with pytest.raises(ConfigError, match=r"training data changed.*\n  train_a: 3 files .* when the run started, 4 files"):
+    with pytest.raises(ConfigError,
+                       match=r"training data changed.*\n  train_a: 3 files .* when the run started, 4 files"):
         cycle_trainer.train(tiny_config(variant="gan", data_dir=str(data), max_steps=2,
                                         jit_compile=False), extend=True)
 

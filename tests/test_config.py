@@ -7,9 +7,19 @@ import sys
 import pytest
 
 from training import registry
-from training.config import (GENERATOR_SETS, LABEL_SETS, SEGMENTATION_DATASETS, VARIANTS, ConfigError,
-                             CycleConfig, FCNConfig, SwapConfig, VitonConfig, parse_generators)
-from training.config import names
+from training.config import (
+    GENERATOR_SETS,
+    LABEL_SETS,
+    SEGMENTATION_DATASETS,
+    VARIANTS,
+    ConfigError,
+    CycleConfig,
+    FCNConfig,
+    SwapConfig,
+    VitonConfig,
+    names,
+    parse_generators,
+)
 
 HEAVY = ("tensorflow", "keras", "jax", "torch", "cv2", "numpy")
 
@@ -37,8 +47,8 @@ def test_a_bad_flag_is_refused_before_tensorflow_loads():
 
 
 def test_name_tuples_match_what_the_builders_accept():
-    from models import cycle, fcn, swapgan
     from datasets import labels, segmentation
+    from models import cycle, fcn, swapgan
     assert VARIANTS == cycle.VARIANTS
     assert GENERATOR_SETS == swapgan.GENERATOR_SETS
     assert tuple(LABEL_SETS) == tuple(labels.LABEL_SETS)

@@ -81,7 +81,8 @@ def test_long_with_one_generator_each_way_is_vanilla(tiny_nets):
 def test_objective_totals_combine_the_logged_terms(tiny_nets):
     nets, a, b = tiny_nets
     v = _values(generator_losses(nets, a, b, variant="vanilla", lambda_cycle=7.0)[0])
-    assert v["g/total"] == pytest.approx(v["g/adv_a"] + v["g/adv_b"] + 7.0 * (v["g/cycle_a"] + v["g/cycle_b"]), rel=1e-6)
+    expected = v["g/adv_a"] + v["g/adv_b"] + 7.0 * (v["g/cycle_a"] + v["g/cycle_b"])
+    assert v["g/total"] == pytest.approx(expected, rel=1e-6)
     g = _values(generator_losses(nets, a, b, variant="gan")[0])
     assert set(g) == {"g/adv_a", "g/adv_b", "g/total"}
     assert g["g/total"] == pytest.approx(g["g/adv_a"] + g["g/adv_b"])
@@ -98,6 +99,7 @@ def test_objective_totals_combine_the_logged_terms(tiny_nets):
 def test_discriminator_losses_sum_both_players(tiny_nets):
     nets, a, b = tiny_nets
     t = _values(cycle.discriminator_losses(nets, a, b, b, a, halve=True))
-    assert t["d/total"] == pytest.approx(0.5 * (t["d/real_a"] + t["d/fake_a"] + t["d/real_b"] + t["d/fake_b"]), rel=1e-6)
+    expected = 0.5 * (t["d/real_a"] + t["d/fake_a"] + t["d/real_b"] + t["d/fake_b"])
+    assert t["d/total"] == pytest.approx(expected, rel=1e-6)
     full = _values(cycle.discriminator_losses(nets, a, b, b, a, halve=False))
     assert full["d/total"] == pytest.approx(2 * t["d/total"], rel=1e-6)

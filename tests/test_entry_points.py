@@ -21,6 +21,7 @@ def test_usage_lines_carry_no_runs_of_spaces_from_line_continuations():
 
 def test_person_trainers_help_speaks_of_pairs_not_domains_or_pools():
     from absl import flags as absl_flags
+
     from flags.cycle import define_cycle_flags
     from flags.swapgan import define_swapgan_flags
     from flags.viton import define_viton_flags
@@ -37,6 +38,7 @@ def test_person_trainers_help_speaks_of_pairs_not_domains_or_pools():
 
 def test_the_table_flags_example_is_a_flag_of_the_table_commands():
     from absl import flags as absl_flags
+
     from evaluation import table83
     source = (REPO / "evaluation" / "reproduce.py").read_text()
     example = re.search(r'"--(\w+)=100" \(Tables 8\.2 and 8\.3\)', source).group(1)
@@ -47,6 +49,7 @@ def test_the_table_flags_example_is_a_flag_of_the_table_commands():
 
 def test_datasets_benchmark_refuses_zero_batches():
     import pytest
+
     from datasets import benchmark
     from datasets.files import DataError
     with pytest.raises(DataError, match=r"--batches=0: must be >= 1"):
@@ -55,7 +58,9 @@ def test_datasets_benchmark_refuses_zero_batches():
 
 def test_run_main_turns_an_oserror_into_one_error_line(capsys):
     import errno
+
     import pytest
+
     from flags.common import run_main
 
     def unwritable():
@@ -76,6 +81,7 @@ def test_run_main_turns_an_oserror_into_one_error_line(capsys):
 
 def test_native_noise_is_filtered_from_stderr_and_everything_else_kept(capfd):
     import os
+
     from flags.native_logs import StderrFilter
     quiet = StderrFilter()
     os.write(2, b"E0000 cuda_executor.cc:1228] failed call to cuInit: UNKNOWN ERROR (303)\n")

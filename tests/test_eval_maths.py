@@ -7,8 +7,7 @@ import pytest
 import scipy.ndimage
 
 from datasets.files import DataError, decode_file, list_images
-from datasets.labels import (CITYSCAPES, FACADES, LABEL_SETS, colors_to_ids, get_label_set,
-                             ids_to_colors)
+from datasets.labels import CITYSCAPES, FACADES, LABEL_SETS, colors_to_ids, get_label_set, ids_to_colors
 from datasets.synthetic_facades import CMP_PALETTE, render_label
 from evaluation import metrics
 from evaluation.scores import confusion_matrix, fcn_scores

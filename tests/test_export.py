@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import models.serving  # noqa: F401 (registers the serving layers for keras.saving.load_model)
 from evaluation.export import export
 from evaluation.swap import Swapper
 from evaluation.translate import translate_folder
+import models.serving  # noqa: F401 (registers the serving layers for keras.saving.load_model)
 from training import cycle_trainer, swapgan_trainer
 from training import workdir as wd
 from training.config import ConfigError, CycleConfig, SwapConfig

@@ -11,14 +11,12 @@ import pytest
 from datasets.labels import get_label_set
 from datasets.segmentation import fixed_pairs, load_labelled_images
 from evaluation import fcn_score as fs
-from training import fcn_trainer
-from training.config import FCNConfig
 from evaluation.scores import confusion_matrix, fcn_scores
 from evaluation.table81 import ROWS, THESIS, find_runs, find_seed_runs, table81
 from evaluation.uncertainty import verdict
 from tests.test_fcn_trainer import TINY, tiny_facades
-from training import cycle_trainer
-from training.config import ConfigError, CycleConfig
+from training import cycle_trainer, fcn_trainer
+from training.config import ConfigError, CycleConfig, FCNConfig
 
 QUIET = dict(jit_compile=False, progress_stream=io.StringIO())
 

@@ -14,15 +14,13 @@ import tensorflow as tf
 
 from datasets.files import DataError
 from datasets.labels import FACADES, colors_to_ids
-from datasets.segmentation import (evaluation_batches, load_labelled_images, pair_by_stem,
-                                   segmentation_batches)
-from training import fcn_trainer
-from training.fcn_step import pixel_accuracy, segmentation_loss
-from training.config import FCNConfig
-from training.fcn_trainer import build_fcn, load_backbone
-from training import checkpoints as ckpt
-from training.config import ConfigError
+from datasets.segmentation import evaluation_batches, load_labelled_images, pair_by_stem, segmentation_batches
 from tests.conftest import REPO
+from training import checkpoints as ckpt
+from training import fcn_trainer
+from training.config import ConfigError, FCNConfig
+from training.fcn_step import pixel_accuracy, segmentation_loss
+from training.fcn_trainer import build_fcn, load_backbone
 
 TINY = dict(image_size=64, width=4, batch_size=2, log_every=1, sample_every=1000,
             checkpoint_every=2, num_samples=2, jit_compile=False)

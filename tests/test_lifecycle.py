@@ -212,7 +212,8 @@ def test_record_refuses_other_settings_and_changed_data_and_extends_on_request(t
         wd.record(workdir, TrainConfig(workdir=workdir, max_steps=10, learning_rate=1e-3), "toy", data)
     with pytest.raises(ConfigError, match=r"(?s)may change with --extend.*--max_steps: 10 in .*, 20 now"):
         wd.record(workdir, TrainConfig(workdir=workdir, max_steps=20), "toy", data)
-    with pytest.raises(ConfigError, match=r"training data changed.*\n  train_a: 8 files \(fingerprint aaaa\) when the run started, 10 files"):
+    changed = r"training data changed.*\n  train_a: 8 files \(fingerprint aaaa\) when the run started, 10 files"
+    with pytest.raises(ConfigError, match=changed):
         wd.record(workdir, config, "toy", {"train_a": {"files": 10, "sha256": "bbbb"}})
     with pytest.raises(ConfigError, match="a 'toy' run, not a 'cycle' run"):
         wd.record(workdir, config, "cycle", data)

@@ -7,8 +7,7 @@ import pytest
 from datasets.files import DataError
 from datasets.persons import keypoints as kp
 from datasets.persons.deepfashion import load_person_set
-from datasets.persons.pipeline import (fixed_pairs, pair_batches, pair_stream, person_example,
-                                       steps_per_epoch)
+from datasets.persons.pipeline import fixed_pairs, pair_batches, pair_stream, person_example, steps_per_epoch
 from tests.test_persons import BG, fake_person, make_layout
 
 S = 32

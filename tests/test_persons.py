@@ -9,8 +9,7 @@ import pytest
 from datasets.files import DataError
 from datasets.persons import keypoints as kp
 from datasets.persons import parsing as lip
-from datasets.persons.deepfashion import (detect_keypoint_frame, frame_columns, load_person_set,
-                                          usable_pairs)
+from datasets.persons.deepfashion import detect_keypoint_frame, frame_columns, load_person_set, usable_pairs
 from datasets.persons.pose import pose_heatmaps, render_pose_map, scaled_width
 from tests.conftest import REPO
 

@@ -13,7 +13,6 @@ import pytest
 
 from datasets.files import DataError
 from datasets.prepare import ARCHIVES, Archive, file_digest, prepare
-
 from tests.conftest import REPO
 
 

@@ -15,6 +15,7 @@ def fake_run(plan_step, step, total, **changed):
     """A workdir as the step's command leaves it: config.json with the config it builds (with
     ``changed`` fields replaced) and its length, checkpoint files up to ``step``."""
     import dataclasses
+
     from evaluation.reproduce import trainer_flags
     from evaluation.step_check import step_config
     config = dataclasses.replace(step_config(plan_step, "--cycle_flags", trainer_flags), **changed)
@@ -128,6 +129,7 @@ def test_durations_read_naturally():
 def test_tiny_table_81_end_to_end_and_an_interrupted_reproduction_resumes(tmp_path, facades):
     import subprocess
     import sys
+
     from tests.conftest import REPO
     data = tmp_path / "facades"
     for split in ("trainA", "trainB", "testA", "testB"):
@@ -262,6 +264,7 @@ def test_a_signal_is_passed_to_the_step_and_its_checkpoint_awaited(tmp_path, sig
     import sys
     import threading
     import time
+
     from evaluation.reproduce import Signals
     saved = tmp_path / "saved"
 
@@ -287,6 +290,7 @@ def test_sigterm_stops_the_running_trainer_after_its_checkpoint_and_leaves_no_or
     import subprocess
     import sys
     import time
+
     from tests.conftest import REPO
     data = tmp_path / "facades"
     for split in ("trainA", "trainB", "testA", "testB"):

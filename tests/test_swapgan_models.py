@@ -5,8 +5,15 @@ import tensorflow as tf
 
 from models import objectives as obj
 from models.swap_generators import mask_generator, mask_strides, swap_generator
-from models.swapgan import (GENERATOR_SETS, build_swap_nets, parse_generators, swap_discriminator_losses,
-                            swap_generator_losses, swap_inference, swap_paths)
+from models.swapgan import (
+    GENERATOR_SETS,
+    build_swap_nets,
+    parse_generators,
+    swap_discriminator_losses,
+    swap_generator_losses,
+    swap_inference,
+    swap_paths,
+)
 
 TINY = dict(image_size=32, ngf=8, ndf=8, n_blocks=1)
 

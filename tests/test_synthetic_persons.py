@@ -11,8 +11,14 @@ import pytest
 from datasets.files import DataError
 from datasets.persons import keypoints as kp
 from datasets.persons import synthetic
-from datasets.persons.synthetic import (LIP_LABELS, ensure_synthetic_persons, person_name,
-                                        person_style, render_person, split_identities)
+from datasets.persons.synthetic import (
+    LIP_LABELS,
+    ensure_synthetic_persons,
+    person_name,
+    person_style,
+    render_person,
+    split_identities,
+)
 
 HAIR, FACE, UPPER, PANTS, SKIRT = (LIP_LABELS.index(n) for n in ("Hair", "Face", "Upper-clothes", "Pants",
                                                                   "Skirt"))

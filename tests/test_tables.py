@@ -32,9 +32,8 @@ from tests.test_swapgan_training import tiny_run
 from tests.test_viton import TINY as VITON_TINY
 from training import cycle_trainer, swapgan_trainer, viton_trainer
 from training import workdir as wd
-from training.config import ConfigError, CycleConfig
+from training.config import ConfigError, CycleConfig, VitonConfig
 from training.summaries import to_uint8
-from training.config import VitonConfig
 
 # The tiny preset: 4 of the 6 test images as references x 2 conditions = 8 pairs, IS over 2 splits.
 S, INCEPTION_SIZE, K, REFS = 32, 75, 2, 4

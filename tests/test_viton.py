@@ -19,13 +19,12 @@ from evaluation.methods import person_batch
 from evaluation.viton_method import VitonMethod
 from flags.viton import define_viton_flags, viton_config
 from models import viton
+from tests.conftest import REPO
 from training import checkpoints as ckpt
 from training import viton_trainer
 from training import workdir as wd
-from training.config import ConfigError
-from training.config import VitonConfig
+from training.config import ConfigError, VitonConfig
 from training.viton_step import make_viton_train_step
-from tests.conftest import REPO
 
 S = 32
 TINY = dict(image_size=S, ngf=4, n_layers=3, batch_size=2, log_every=1, sample_every=1000,

@@ -50,10 +50,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from flags.common import refuse_positional_args  # noqa: E402
-from training.bench_memory import DeviceMemory, RssMemory, size as _size  # noqa: E402
-from training.cpu import cores  # noqa: E402
 from flags.cycle import cycle_config, define_cycle_flags  # noqa: E402
+from training.bench_memory import DeviceMemory, RssMemory  # noqa: E402
+from training.bench_memory import size as _size  # noqa: E402
 from training.config import ConfigError  # noqa: E402
+from training.cpu import cores  # noqa: E402
 
 define_cycle_flags()
 absl_flags.DEFINE_enum("backend", "tf", list(KERAS_BACKENDS), "Our train step: tf (training/"

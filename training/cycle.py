@@ -4,6 +4,7 @@
     python -m training.cycle --dataset=synthetic --image_size=64 ...   # offline
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 
 from absl import app

@@ -8,13 +8,14 @@
 Same workdir contract as training (resume by rerunning, metrics.jsonl, TensorBoard, samples).
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 
 from absl import app
 from absl import flags as absl_flags
 
 from flags.common import run_trainer
-from flags.fcn import fcn_config, define_fcn_flags
+from flags.fcn import define_fcn_flags, fcn_config
 
 define_fcn_flags()
 

@@ -19,14 +19,19 @@ import numpy as np
 import tensorflow as tf
 
 from datasets.labels import get_label_set, ids_to_colors
-from datasets.segmentation import (fixed_pairs, has_test_split, load_labelled_images,
-                                   segmentation_batches, steps_per_epoch)
-from training.fcn_step import make_fcn_train_step
+from datasets.segmentation import (
+    fixed_pairs,
+    has_test_split,
+    load_labelled_images,
+    segmentation_batches,
+    steps_per_epoch,
+)
 from models.fcn import fcn8s, load_vgg16_weights
 from models.pretrained import WeightsError
 from training import checkpoints as ckpt
 from training import devices, loop
 from training.config import ConfigError, FCNConfig
+from training.fcn_step import make_fcn_train_step
 from training.summaries import grid
 
 TRAINER = "fcn"

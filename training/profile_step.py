@@ -57,8 +57,9 @@ def _op_type(name):
         return None
     if ":" in name and "::" not in name:
         kind = name.rsplit(":", 1)[1].strip()
-        return None if kind.startswith("__") or kind in ("_Retval", "_Arg", "StatefulPartitionedCall", "PartitionedCall",
-                                "XlaLaunch", "_XlaRun", "_XlaCompile") else kind
+        wrappers = ("_Retval", "_Arg", "StatefulPartitionedCall", "PartitionedCall", "XlaLaunch", "_XlaRun",
+                    "_XlaCompile")
+        return None if kind.startswith("__") or kind in wrappers else kind
     base = name.split(".")[0]
     if base and base.replace("-", "").replace("_", "").isalnum() and "." in name:
         return f"XLA {base}"

@@ -5,13 +5,14 @@
     python -m training.swapgan --generators=I,III --workdir=runs/swapgan/I_III
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 
 from absl import app
 from absl import flags as absl_flags
 
 from flags.common import run_trainer
-from flags.swapgan import swapgan_config, define_swapgan_flags
+from flags.swapgan import define_swapgan_flags, swapgan_config
 
 define_swapgan_flags()
 

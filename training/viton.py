@@ -5,13 +5,14 @@
         --vgg_weights=imagenet --workdir=runs/viton                        # with the perceptual term
 """
 from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
 # isort: split
 
 from absl import app
 from absl import flags as absl_flags
 
 from flags.common import run_trainer
-from flags.viton import viton_config, define_viton_flags
+from flags.viton import define_viton_flags, viton_config
 
 define_viton_flags()
 

@@ -12,9 +12,8 @@ from datasets.persons.pipeline import fixed_pairs, pair_batches, steps_per_epoch
 from models.pretrained import WeightsError
 from models.viton import body_shape, clothes_mask, vgg19_features, viton_generator
 from training import devices, loop
-from training.config import ConfigError
+from training.config import ConfigError, VitonConfig
 from training.summaries import grid
-from training.config import VitonConfig
 from training.viton_step import make_viton_train_step, viton_batch_input
 
 TRAINER = "viton"

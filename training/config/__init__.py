@@ -6,14 +6,31 @@ in about a second. Field names equal flag names, so a validation error can name 
 round-trips through ``config.json`` in the workdir, which is how resumed runs and evaluation rebuild
 the same models.
 """
-from training.config.base import (RESUMABLE_FIELDS, ConfigError, TrainConfig, absolute_data_dir,
-                                  check_flag, resolve_default)
+from training.config.base import (
+                                  RESUMABLE_FIELDS,
+                                  ConfigError,
+                                  TrainConfig,
+                                  absolute_data_dir,
+                                  check_flag,
+                                  resolve_default,
+)
 from training.config.cycle import CycleConfig
 from training.config.fcn import FCNConfig
-from training.config.names import (DATASETS, DEFAULT_DATA_DIRS, DIRECTIONS, DISTRIBUTE, GENERATOR_SETS,
-                                   LABEL_SETS, PERSON_DATA_DIRS, PERSON_DATASETS, PRECISIONS,
-                                   SEGMENTATION_DATASETS, VARIANTS, WEIGHT_DECAY_MODES,
-                                   parse_generators)
+from training.config.names import (
+                                  DATASETS,
+                                  DEFAULT_DATA_DIRS,
+                                  DIRECTIONS,
+                                  DISTRIBUTE,
+                                  GENERATOR_SETS,
+                                  LABEL_SETS,
+                                  PERSON_DATA_DIRS,
+                                  PERSON_DATASETS,
+                                  PRECISIONS,
+                                  SEGMENTATION_DATASETS,
+                                  VARIANTS,
+                                  WEIGHT_DECAY_MODES,
+                                  parse_generators,
+)
 from training.config.persons import PersonRunConfig, SwapConfig, VitonConfig
 
 __all__ = ["RESUMABLE_FIELDS", "ConfigError", "TrainConfig", "absolute_data_dir", "check_flag",

@@ -5,6 +5,7 @@ import math
 import os
 
 from training.config.names import DISTRIBUTE, PRECISIONS, WEIGHT_DECAY_MODES
+
 # Fields that may change between a run and its resumption without changing what is computed.
 RESUMABLE_FIELDS = frozenset({"workdir", "log_every", "sample_every", "checkpoint_every",
                               "keep_checkpoints", "num_samples", "jit_compile", "cache_decoded",

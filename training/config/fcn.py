@@ -3,8 +3,14 @@ import dataclasses
 import os
 
 from training.config.base import TrainConfig, check_flag, resolve_default
-from training.config.names import (FCN_DATA_DIRS, FCN_PREPROCESSING, FCN_STRIDE, FCN_UPSAMPLING,
-                                   LABEL_SETS, SEGMENTATION_DATASETS)
+from training.config.names import (
+    FCN_DATA_DIRS,
+    FCN_PREPROCESSING,
+    FCN_STRIDE,
+    FCN_UPSAMPLING,
+    LABEL_SETS,
+    SEGMENTATION_DATASETS,
+)
 
 
 @dataclasses.dataclass(frozen=True)

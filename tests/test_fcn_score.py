@@ -14,7 +14,8 @@ from evaluation import fcn_score as fs
 from evaluation.scores import confusion_matrix, fcn_scores
 from evaluation.table81 import ROWS, THESIS, find_runs, find_seed_runs, table81
 from evaluation.uncertainty import verdict
-from tests.test_fcn_trainer import TINY, tiny_facades
+from tests.support import FCN_TINY as TINY
+from tests.support import tiny_facades
 from training import cycle_trainer, fcn_trainer
 from training.config import ConfigError, CycleConfig, FCNConfig
 

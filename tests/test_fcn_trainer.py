@@ -16,27 +16,13 @@ from datasets.files import DataError
 from datasets.labels import FACADES, colors_to_ids
 from datasets.segmentation import evaluation_batches, load_labelled_images, pair_by_stem, segmentation_batches
 from tests.conftest import REPO
+from tests.support import FCN_TINY as TINY
+from tests.support import tiny_facades
 from training import checkpoints as ckpt
 from training import fcn_trainer
 from training.config import ConfigError, FCNConfig
 from training.fcn_step import pixel_accuracy, segmentation_loss
 from training.fcn_trainer import build_fcn, load_backbone
-
-TINY = dict(image_size=64, width=4, batch_size=2, log_every=1, sample_every=1000,
-            checkpoint_every=2, num_samples=2, jit_compile=False)
-
-
-def tiny_facades(root, facades, n_train=8, n_test=4):
-    """A slice of the real facades as symlinks, in the unpaired layout."""
-    for split, n in (("train", n_train), ("test", n_test)):
-        for side in "AB":
-            os.makedirs(os.path.join(root, split + side), exist_ok=True)
-        for name in sorted(os.listdir(os.path.join(facades, split + "A")))[:n]:
-            stem = os.path.splitext(name)[0]
-            os.symlink(os.path.join(facades, split + "A", name), os.path.join(root, split + "A", name))
-            os.symlink(os.path.join(facades, split + "B", stem + ".png"),
-                       os.path.join(root, split + "B", stem + ".png"))
-    return str(root)
 
 
 def _write(path, rgb):

@@ -8,7 +8,7 @@ from datasets.files import DataError
 from datasets.persons import keypoints as kp
 from datasets.persons.deepfashion import load_person_set
 from datasets.persons.pipeline import fixed_pairs, pair_batches, pair_stream, person_example, steps_per_epoch
-from tests.test_persons import BG, fake_person, make_layout
+from tests.support import BG, fake_person, make_layout
 
 S = 32
 KEYS = ("x", "p", "s", "m", "h")

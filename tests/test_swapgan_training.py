@@ -16,6 +16,7 @@ from datasets.persons.deepfashion import load_person_set
 from datasets.persons.pipeline import fixed_pairs
 from evaluation.restore import restore_networks
 from models.swapgan import GENERATOR_SETS, paste_head
+from tests.support import tiny_run
 from tests.swapgan_helpers import TINY, checkpointed_objects, eagerly, parse, weights
 from training import checkpoints as ckpt
 from training import swapgan_trainer
@@ -149,11 +150,6 @@ def test_the_mask_loss_never_moves_d(stepped, batch):
 
 
 # --- the trainer --------------------------------------------------------------------------------
-
-def tiny_run(workdir, data, **overrides):
-    return SwapConfig(**{**TINY, "dataset": "synthetic", "data_dir": data, "workdir": str(workdir),
-                         "num_samples": 2, "log_every": 1, "jit_compile": False, **overrides})
-
 
 @pytest.mark.parametrize("generators", ["I,III", "I,II", "I"])
 def test_each_generator_set_trains_exactly_its_networks_and_terms(tmp_path, synthetic_persons, generators):

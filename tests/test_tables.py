@@ -26,10 +26,8 @@ from evaluation.inception import InceptionRunner, load_inception
 from evaluation.methods import person_batch
 from evaluation.swapgan_method import SwapGANMethod
 from tests.conftest import REPO
+from tests.support import VITON_TINY, tiny_facades, tiny_run
 from tests.swapgan_helpers import eagerly
-from tests.test_fcn_trainer import tiny_facades
-from tests.test_swapgan_training import tiny_run
-from tests.test_viton import TINY as VITON_TINY
 from training import cycle_trainer, swapgan_trainer, viton_trainer
 from training import workdir as wd
 from training.config import ConfigError, CycleConfig, VitonConfig

@@ -20,6 +20,7 @@ from evaluation.viton_method import VitonMethod
 from flags.viton import define_viton_flags, viton_config
 from models import viton
 from tests.conftest import REPO
+from tests.support import VITON_TINY as TINY
 from training import checkpoints as ckpt
 from training import viton_trainer
 from training import workdir as wd
@@ -27,8 +28,6 @@ from training.config import ConfigError, VitonConfig
 from training.viton_step import make_viton_train_step
 
 S = 32
-TINY = dict(image_size=S, ngf=4, n_layers=3, batch_size=2, log_every=1, sample_every=1000,
-            checkpoint_every=1000, num_samples=2, jit_compile=False)
 TINY_FLAGS = ["--image_size=32", "--ngf=4", "--n_layers=3", "--batch_size=2", "--num_samples=2"]
 
 

@@ -3,7 +3,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e  # each test runs the benchmark command
 
 TINY = ["--variant=gan", "--image_size=32", "--ngf=8", "--ndf=8", "--n_blocks=1", "--steps=1", "--warmup=0",
         "--repeats=2", "--pause=0"]

@@ -73,6 +73,7 @@ def test_the_default_runtime_computes_exactly_the_plain_step():
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.e2e
 def test_mirrored_over_two_devices_equals_one_device_and_resumes_across_strategies(tmp_path, facades):
     script = REPO / "tests" / "distribute_check.py"
     result = subprocess.run([sys.executable, str(script), str(tmp_path), facades], cwd=REPO,

@@ -81,6 +81,22 @@ def _batches(images, batch_size):
         yield left
 
 
+def predict_in_batches(forward, images, batch_size, progress, name):
+    """(probs, features) of ``forward`` over ``images`` in batches, as float64 numpy arrays;
+    ``progress(done)`` after every batch."""
+    probs, features, done = [], [], 0
+    for batch in _batches(images, batch_size):
+        p, f = forward(batch)
+        probs.append(np.asarray(p, np.float64))
+        features.append(np.asarray(f, np.float64))
+        done += len(batch)
+        if progress is not None:
+            progress(done)
+    if not done:
+        raise ValueError(f"{name}.predict: no images")
+    return np.concatenate(probs), np.concatenate(features)
+
+
 def _to_unit_range(batch):
     """float32 in [-1, 1]: uint8 is scaled by x / 127.5 - 1 (Inception's preprocessing); floats
     must already be in [-1, 1] (a [0, 1] or [0, 255] float batch is refused, not guessed)."""
@@ -128,14 +144,5 @@ class InceptionRunner:
 
         ``progress(done)`` is called after every batch with the number of images done so far.
         """
-        probs, features, done = [], [], 0
-        for batch in _batches(images, self.batch_size):
-            p, f = self._forward(tf.convert_to_tensor(_to_unit_range(batch)))
-            probs.append(np.asarray(p, np.float64))
-            features.append(np.asarray(f, np.float64))
-            done += len(batch)
-            if progress is not None:
-                progress(done)
-        if not done:
-            raise ValueError("InceptionRunner.predict: no images")
-        return np.concatenate(probs), np.concatenate(features)
+        return predict_in_batches(lambda batch: self._forward(tf.convert_to_tensor(_to_unit_range(batch))),
+                                  images, self.batch_size, progress, "InceptionRunner")

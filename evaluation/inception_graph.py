@@ -34,7 +34,7 @@ from google.protobuf.message import DecodeError
 import numpy as np
 import tensorflow as tf
 
-from evaluation.inception import _batches, _to_unit_range
+from evaluation.inception import _to_unit_range, predict_in_batches
 from models.pretrained import WeightsError
 
 __all__ = ["GRAPH_FILE", "GraphInception", "GraphRunner", "load_inception_graph",
@@ -165,14 +165,5 @@ class GraphRunner:
         self.label = label or inception.label
 
     def predict(self, images, progress=None):
-        probs, features, done = [], [], 0
-        for batch in _batches(images, self.batch_size):
-            p, f = self.inception.function(tf.convert_to_tensor(_to_0_255(batch)))
-            probs.append(np.asarray(p, np.float64))
-            features.append(np.asarray(f, np.float64))
-            done += len(batch)
-            if progress is not None:
-                progress(done)
-        if not done:
-            raise ValueError("GraphRunner.predict: no images")
-        return np.concatenate(probs), np.concatenate(features)
+        return predict_in_batches(lambda batch: self.inception.function(tf.convert_to_tensor(_to_0_255(batch))),
+                                  images, self.batch_size, progress, "GraphRunner")

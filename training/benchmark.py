@@ -49,7 +49,7 @@ from absl import flags as absl_flags  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from flags.common import refuse_positional_args  # noqa: E402
+from flags.common import run_main  # noqa: E402
 from flags.cycle import cycle_config, define_cycle_flags  # noqa: E402
 from training.bench_memory import DeviceMemory, RssMemory  # noqa: E402
 from training.bench_memory import size as _size  # noqa: E402
@@ -357,12 +357,7 @@ def run(fv):
 
 
 def main(argv):
-    refuse_positional_args(argv)
-    try:
-        run(absl_flags.FLAGS)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    run_main(lambda: run(absl_flags.FLAGS), argv)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ of the summed op time (ops of TensorFlow's kernels, or XLA's fused HLO ops, on a
 import collections
 import glob
 import os
-import sys
 import tempfile
 import time
 
@@ -18,9 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 
-from flags.common import refuse_positional_args  # noqa: E402
+from flags.common import run_main  # noqa: E402
 from flags.cycle import cycle_config, define_cycle_flags  # noqa: E402
-from training.config import ConfigError  # noqa: E402
 
 define_cycle_flags()
 absl_flags.DEFINE_integer("steps", 3, "Profiled steps per mode.", lower_bound=1)
@@ -108,12 +106,7 @@ def run(fv):
 
 
 def main(argv):
-    refuse_positional_args(argv)
-    try:
-        run(absl_flags.FLAGS)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    run_main(lambda: run(absl_flags.FLAGS), argv)
 
 
 if __name__ == "__main__":

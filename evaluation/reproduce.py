@@ -69,7 +69,7 @@ def estimates(root, steps, warmup):
             if state in ("done", "always") or not warmup:
                 out[step.name] = 0.0 if state == "done" else None
                 continue
-            key = step.command()
+            key = step.estimate_as or step.command()
             if key not in cache:
                 print(f"  measuring {step.name} (a few steps on a scratch workdir) ...", flush=True)
                 per_step, measured_total = measure(step, scratch)

@@ -35,12 +35,15 @@ DEFAULT_DATA = {"8.1": "data/facades", "8.2": "data/synthetic-persons", "8.3": "
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """One command of a plan. ``workdir`` is set for training steps (their progress lives there)."""
+    """One command of a plan. ``workdir`` is set for training steps (their progress lives there);
+    ``estimate_as`` names the command whose warm-up estimates this one (seed i > 0 of a row runs
+    at the speed of seed 0)."""
 
     name: str
     module: str
     args: tuple
     workdir: str | None = None
+    estimate_as: str | None = None
 
     def argv(self):
         return [sys.executable, "-m", self.module, *self.args]
@@ -76,7 +79,8 @@ def _train(name, trainer, preset, workdir, extra, overrides, seeds=1):
         suffix, seed_args = (f"-seed{seed}", (f"--seed={seed}",)) if seed else ("", ())
         args = (f"--flagfile={preset_file(preset, trainer)}", *extra, *overrides.get(trainer, ()),
                 *seed_args, f"--workdir={workdir}{suffix}")
-        steps.append(Step(name + suffix, MODULES[trainer], args, workdir + suffix))
+        steps.append(Step(name + suffix, MODULES[trainer], args, workdir + suffix,
+                          steps[0].command() if steps else None))
     return steps
 
 

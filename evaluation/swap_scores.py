@@ -180,11 +180,13 @@ def _cached(path, provenance, overwrite):
 
 
 def complete(saved):
-    """Whether a cached result can be reused: it exists and keeps the per-pair values that the
-    intervals resample (a file written before they were kept is recomputed: same provenance,
-    same numbers, more kept)."""
-    return saved is not None and all("ssim_per_pair" in scores for scores in
-                                     saved["outputs"].values() if scores.get("ssim") is not None)
+    """Whether a cached result can be reused: it exists and keeps what the intervals need, the
+    per-pair SSIM and the IS interval (a file written before they were kept is recomputed once:
+    same provenance, same numbers, more kept)."""
+    return saved is not None and all(
+        (scores.get("ssim") is None or "ssim_per_pair" in scores)
+        and (scores.get("is_mean") is None or "is_interval" in scores)
+        for scores in saved["outputs"].values())
 
 
 def score(item, data, classifier, *, overwrite=False, progress_stream=None):

@@ -77,6 +77,13 @@ def test_seeds_train_every_row_k_times_beside_the_seed_0_workdir(tmp_path):
     assert seed2.args[-2:] == ("--seed=2", f"--workdir={seed2.workdir}")
     assert seed2.args.index("--seed=9") < seed2.args.index("--seed=2")
     assert by_name["table"].args == one[-1].args  # the table finds the seed folders by name
+    # one warm-up per row: seed i is estimated by seed 0's command
+    assert seed2.estimate_as == by_name["facades/long"].command()
+    assert by_name["facades/long"].estimate_as is None
+    out = io.StringIO()
+    reproduce("8.1", "tiny", str(tmp_path), dry_run=True, warmup=False, stream=out, seeds=2)
+    assert "Table 8.1, preset tiny, 2 seeds per row: 10 steps in" in out.getvalue()
+    assert "  7. facades/long-seed1: not started; estimate ?\n" in out.getvalue()
     _, swap = planner.plan_table("8.2", "tiny", str(tmp_path), seeds=2)
     assert [s.name for s in swap] == ["swapgan/full", "swapgan/full-seed1", "viton", "viton-seed1",
                                       "table"]

@@ -257,6 +257,14 @@ def test_table83_end_to_end_reuse_and_refusal(repro, synthetic_persons, inceptio
         redone, _ = table83.run_command(fv, **QUIET)
     assert [r["reused"] for r in redone["rows"]] == [False, True, True]
     assert redone["rows"][0]["ours"] == table["rows"][0]["ours"]
+    older = json.load(open(table["rows"][2]["score_file"]))  # written before per-pair values
+    del older["outputs"]["x_gii"]["ssim_per_pair"]
+    open(table["rows"][2]["score_file"], "w").write(json.dumps(older))
+    assert not swap_scores.complete(older) and swap_scores.complete(result)
+    with eagerly():
+        completed, _ = table83.run_command(fv, **QUIET)
+    assert [r["reused"] for r in completed["rows"]] == [True, True, False]
+    assert completed["rows"][2]["ours"] == table["rows"][2]["ours"]
 
 
 def test_without_inception_weights_is_na_and_ssim_is_still_computed(repro, tmp_path, monkeypatch):

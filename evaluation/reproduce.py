@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 from absl import app
@@ -29,33 +28,21 @@ from flags.common import run_main
 from training import registry
 from training import workdir as wd
 from training.config import ConfigError
+from training.signals import Interrupted, SignalScope
 
 TRAINERS = ("cycle", "fcn", "swapgan", "viton", "table")
 CACHE_FILE = "estimates.json"
 
 
-class Interrupted(KeyboardInterrupt):
-    """A SIGINT or SIGTERM; ``run_main`` exits with 128 + ``signum``."""
-
-    def __init__(self, signum):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-class Signals:
+class Signals(SignalScope):
     """While a reproduction runs, SIGINT and SIGTERM go to the step that is running (started in its
     own process group, so a terminal's Ctrl-C reaches it once, through here): its own handler
     checkpoints and exits, and the reproduction waits for that however long it takes. With no step
     running (planning, a warm-up) they interrupt at once; a warm-up's scratch run is stopped."""
 
     def __init__(self):
-        self.child, self.signum, self._previous = None, None, {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
+        super().__init__()
+        self.child = None
 
     def _handle(self, signum, frame):
         if self.child is not None and self.child.poll() is None:
@@ -63,10 +50,6 @@ class Signals:
             self.child.send_signal(signum)  # a second one stops the trainer at once, as its own does
             return
         raise Interrupted(signum)
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
     def run(self, argv):
         """Runs ``argv`` to its end, passing signals on; returns its exit status."""

@@ -12,7 +12,6 @@ import dataclasses
 import errno
 import os
 import signal
-import threading
 import time
 
 from absl import logging
@@ -25,6 +24,7 @@ from training import workdir as wd
 from training.autojit import MeasuredJit
 from training.config import ConfigError
 from training.progress import ProgressBar
+from training.signals import Interrupted, SignalScope
 from training.summaries import RunningMean, write_png
 
 SHOWN = ("g/total", "d/total")  # the losses on the progress bar unless a trainer says otherwise
@@ -55,26 +55,9 @@ class Recording:
     extend: bool = False
 
 
-class Interrupted(KeyboardInterrupt):
-    """Raised after a SIGINT/SIGTERM stop has been logged and checkpointed."""
-
-    def __init__(self, signum):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-class _StopRequests:
+class _StopRequests(SignalScope):
     """The first SIGINT or SIGTERM asks the loop to stop after the current step; a second one
     interrupts at once (KeyboardInterrupt), for a step that never ends."""
-
-    def __init__(self):
-        self.signum, self._previous = None, {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
 
     def _handle(self, signum, frame):
         if self.signum is not None:
@@ -82,10 +65,6 @@ class _StopRequests:
         self.signum = signum
         logging.warning("%s received: stopping after this step (send it again to stop at once)",
                         signal.Signals(signum).name)
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def run(*, workdir, settings, checkpoint, step, train_step, make_batches, make_samples=None,

@@ -8,13 +8,13 @@ Times the CycleGAN training stream (decode, resize, crop, flip, batch) with and 
 step consumes; on a GPU, where steps take milliseconds, decoding 256-px JPEGs on few cores may not.
 """
 import dataclasses
-import os
 import subprocess
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from flags import bootstrap  # noqa: E402, F401 (first: quiets TensorFlow's start-up logging)
 
+# isort: split
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 

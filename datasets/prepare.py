@@ -10,6 +10,9 @@
 --out unless the checksum matches and the whole conversion succeeded (it is built in a temporary
 folder and renamed). A failed check keeps the file and says what was expected.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
+# isort: split
 import dataclasses
 import hashlib
 import json

@@ -9,6 +9,9 @@ Works on any workdir this project's trainers write (CycleGAN, SwapGAN, VITON, FC
 Matplotlib is imported, and switched to its file-only Agg backend, inside the functions: importing
 this module changes nothing for a caller that has its own backend.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
+# isort: split
 import os
 
 from absl import app

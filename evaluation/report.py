@@ -11,6 +11,9 @@ The commands of a plan are given by the caller (``commands``) and kept in <table
 commands.txt, so that a later report, after another table was reproduced, still shows them.
 To rebuild the report of a reproduction folder: ``python -m evaluation.report --out=runs/repro``.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
+# isort: split
 import base64
 import datetime
 import html

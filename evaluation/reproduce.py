@@ -9,6 +9,9 @@ on this machine from a short measured warm-up: the real command on a scratch wor
 with SIGTERM after a few logged steps), then runs what is left, one ordinary workdir per step.
 Rerunning continues where it stopped: finished steps are skipped, interrupted ones resume.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
+# isort: split
 import json
 import os
 import shutil

@@ -7,8 +7,6 @@
 The result is the test phase of 8.2.1: X_GI = G_I(X_c, P_r) with the reference head H_r pasted on,
 the reference person wearing the condition person's clothes. Keypoints come from annotation CSVs
 (``--annotations``, default: the run's ``fasion-annotation-{train,test}.csv``). Parsing maps come
-from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
-# isort: split
 from ``--parsing_dir/<stem>.png``, else from the image's own DeepFashion layout
 (``<root>/parsing/<split>/<stem>.png`` beside ``<root>/<split>/<image>``), else the segmentation
 is approximated from the keypoints. A pairs file has the header ``from,to``: ``from`` is the
@@ -17,6 +15,9 @@ to), as in pose-transfer pairs files; the dataset's own pairs file thus reconstr
 matrix is Fig. 8.14's layout: references along the top, conditions down the side. Outputs never
 overwrite an earlier result unless ``--overwrite``.
 """
+from flags import bootstrap  # noqa: F401 (first: quiets TensorFlow's start-up logging)
+
+# isort: split
 import os
 
 from absl import app, logging

@@ -101,3 +101,25 @@ def test_no_line_is_lost_when_the_process_aborts():
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, timeout=60,
                           env={"PYTHONPATH": str(REPO)})
     assert done.returncode < 0 and done.stderr == b"last words\n"
+
+
+
+def _modules(node):
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [f"{node.module}.{alias.name}" for alias in node.names]
+    return []
+
+
+def test_every_command_imports_the_bootstrap_before_any_library():
+    """A command that loads absl, numpy, TensorFlow or one of our modules before flags.bootstrap
+    prints TensorFlow's start-up lines and the CUDA noise on every run."""
+    stdlib = {"os", "sys", "collections", "dataclasses", "glob", "subprocess", "tempfile", "time"}
+    late = {}
+    for path in ENTRY_POINTS:
+        imported = [m for node in ast.parse(path.read_text()).body for m in _modules(node)]
+        first = next((m for m in imported if m.split(".")[0] not in stdlib), None)
+        if first != "flags.bootstrap":
+            late[path.name] = first
+    assert not late, f"imported before flags.bootstrap: {late}"

@@ -41,7 +41,8 @@ def _argv_backend(argv):
 
 if "keras" not in sys.modules and _argv_backend(sys.argv[1:]) in KERAS_BACKENDS:
     os.environ["KERAS_BACKEND"] = KERAS_BACKENDS[_argv_backend(sys.argv[1:])]
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from flags import bootstrap  # noqa: E402, F401 (first: quiets TensorFlow's start-up logging)
+
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # JAX beside torch on one GPU
 
 from absl import app  # noqa: E402

@@ -12,8 +12,9 @@ import os
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from flags import bootstrap  # noqa: E402, F401 (first: quiets TensorFlow's start-up logging)
 
+# isort: split
 from absl import app  # noqa: E402
 from absl import flags as absl_flags  # noqa: E402
 

@@ -137,7 +137,7 @@ def main(backend, dtype, path):
 
     if backend == "jax" and dtype == "float64":
         # Keras's type promotion maps float64 to float32 on every backend but TensorFlow (to match
-        # JAX's default): GroupNormalization's statistics and tanh would run in float32.
+        # JAX's default): the instance norms' statistics and tanh would run in float32.
         from keras.src.backend.common import dtypes as keras_dtypes
         keras_dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
 

@@ -98,3 +98,77 @@ def test_bad_network_arguments_raise():
         build_cycle_nets(M=0, N=1)
     with pytest.raises(ValueError, match="ngf"):
         resnet_generator(0, 1)
+
+
+def _norm_and_grad(norm, x, dy):
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = norm(x)
+        loss = tf.reduce_sum(tf.cast(y, tf.float64) * dy)
+    return np.asarray(tf.cast(y, tf.float64)), np.asarray(tf.cast(tape.gradient(loss, x), tf.float64))
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_fused_instance_norm_computes_the_keras_ops_definition(batch):
+    """TensorFlow's fused kernel against the keras.ops definition run in float64 (the float32
+    difference is float32 round-off: about 1e-6 of values of order 1), forward and backward, for one
+    image (a reshape) and several (laid side by side as channels)."""
+    from models.layers import InstanceNorm, _fused_instance_norm_tf, instance_norm_reference
+
+    rng = np.random.default_rng(batch)
+    x = rng.normal(3.0, 5.0, (batch, 6, 5, 4)) * rng.uniform(0.1, 10.0, (1, 1, 1, 4))
+    dy = rng.normal(size=x.shape)
+    want_y, want_g = _norm_and_grad(lambda t: instance_norm_reference(t, 1e-5), x, dy)
+    np.testing.assert_allclose(want_y.mean(axis=(1, 2)), 0, atol=1e-12)
+    got_y, got_g = _norm_and_grad(lambda t: _fused_instance_norm_tf(t, 1e-5), x.astype("float32"), dy)
+    np.testing.assert_allclose(got_y, want_y, atol=2e-6)
+    np.testing.assert_allclose(got_g, want_g, atol=2e-5 * np.abs(want_g).max())
+    layer = InstanceNorm()
+    np.testing.assert_array_equal(np.asarray(layer(x.astype("float32"))), got_y.astype("float32"))
+    # float64 runs the definition (the fused kernel has no float64)
+    np.testing.assert_allclose(np.asarray(InstanceNorm(dtype="float64")(x)), want_y, atol=1e-12)
+
+
+def test_instance_norm_in_bfloat16_keeps_float32_statistics():
+    """A bfloat16 map comes out bfloat16 and is as close to the exact result as one bfloat16
+    rounding of the output allows (relative 2^-8), even with a large mean: statistics computed in
+    bfloat16 would lose everything below 2^-8 of the mean (here 1000 against values of spread 1)."""
+    import tensorflow as tf
+
+    from models.layers import InstanceNorm, instance_norm_reference
+
+    x = np.random.default_rng(0).normal(0.0, 1.0, (2, 8, 8, 3)) + 1000.0
+    x16 = tf.cast(x, tf.bfloat16)
+    exact = np.asarray(instance_norm_reference(tf.cast(x16, tf.float64), 1e-5))
+    y = InstanceNorm(dtype="mixed_bfloat16")(x16)
+    assert y.dtype == tf.bfloat16
+    np.testing.assert_allclose(np.asarray(tf.cast(y, tf.float64)), exact, rtol=2 ** -8, atol=1e-6)
+
+
+def test_checkpoints_of_networks_with_keras_group_normalization_restore_into_instance_norm(
+        monkeypatch, tmp_path):
+    """Until InstanceNorm, the norms were Keras's GroupNormalization(groups=-1) without affine
+    parameters. Neither has variables, so such a checkpoint restores into today's networks
+    (assert_consumed: every saved value has a home) and gives the same images."""
+    import keras
+    import tensorflow as tf
+
+    from models import generator as generator_module
+
+    def group_norm(name):
+        return keras.layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=1e-5,
+                                               name=name)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(generator_module, "instance_norm", group_norm)
+        old = resnet_generator(8, 2, seed=5)
+    assert type(old.get_layer("enc0_norm")).__name__ == "GroupNormalization"
+    path = tf.train.Checkpoint(g=old).write(str(tmp_path / "ckpt"))
+    new = resnet_generator(8, 2, seed=6)
+    assert type(new.get_layer("enc0_norm")).__name__ == "InstanceNorm"
+    tf.train.Checkpoint(g=new).read(path).assert_consumed()
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(new(x)), np.asarray(old(x)), atol=1e-5)

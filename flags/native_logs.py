@@ -2,8 +2,13 @@
 
 TensorFlow's CUDA loader logs ``failed call to cuInit`` (or ``Could not find cuda drivers``) on
 every CPU-only machine whatever TF_CPP_MIN_LOG_LEVEL says, and libjpeg prints ``Improper call to
-JPEG library`` before our own one-line error about an undecodable file. Both are written to file
-descriptor 2 by C++ code, so they are filtered there: fd 2 becomes a pipe into a small filter
+JPEG library`` before our own one-line error about an undecodable file. TensorFlow 2.21 also logs,
+before its logging is initialised (so TF_CPP_MIN_LOG_LEVEL cannot hide them), a banner about
+oneDNN's round-off and absl's notice about that, twice per process; and grappler's remapper
+reports ``remapper failed: ... Mutation::Apply error: fanout ...`` at the first train step when it
+declines to fuse a discriminator's conv + bias + LeakyReLU whose pre-activation the backward pass
+needs (turning the remapper off altogether moved a Vanilla step by less than the 10% noise of the
+2-core Zen 4 it was timed on). All are written to file descriptor 2 by C++ code, so they are filtered there: fd 2 becomes a pipe into a small filter
 process that copies every other line to the real stderr. The filter ignores signals and exits when
 the last writer is gone, so nothing is lost even when this process aborts. Only on machines
 without an NVIDIA device, where the CUDA lines can never matter.
@@ -14,7 +19,9 @@ import os
 import subprocess
 import sys
 
-NOISE = (b"failed call to cuInit", b"Could not find cuda drivers", b"Improper call to JPEG library")
+NOISE = (b"failed call to cuInit", b"Could not find cuda drivers", b"Improper call to JPEG library",
+         b"All log messages before absl::InitializeLog() is called", b"oneDNN custom operations are on",
+         b"remapper failed: INVALID_ARGUMENT: Mutation::Apply error: fanout")
 _FILTER = """
 import signal, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -86,10 +86,17 @@ def test_native_noise_is_filtered_from_stderr_and_everything_else_kept(capfd):
     quiet = StderrFilter()
     os.write(2, b"E0000 cuda_executor.cc:1228] failed call to cuInit: UNKNOWN ERROR (303)\n")
     os.write(2, b"Improper call to JPEG library in state 200\n")
+    os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n")
+    os.write(2, b"I0000 00:00:1796 port.cc:153] oneDNN custom operations are on. You may see slightly\n")
+    os.write(2, b"E0000 meta_optimizer.cc:967] remapper failed: INVALID_ARGUMENT: Mutation::Apply error: "
+                b"fanout 'gradient_tape/d_b_1/c0_lrelu_1/LeakyRelu/LeakyReluGrad' exist for missing node\n")
+    os.write(2, b"E0000 meta_optimizer.cc:967] layout failed: INVALID_ARGUMENT: something else\n")
     os.write(2, b"error: broken.jpg: cannot be decoded\n")
     os.write(2, b"partial line without newline")
     quiet.close()
-    assert capfd.readouterr().err == ("error: broken.jpg: cannot be decoded\n"
+    assert capfd.readouterr().err == ("E0000 meta_optimizer.cc:967] layout failed: INVALID_ARGUMENT: "
+                                      "something else\n"
+                                      "error: broken.jpg: cannot be decoded\n"
                                       "partial line without newline")
 
 

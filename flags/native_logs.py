@@ -8,10 +8,11 @@ oneDNN's round-off and absl's notice about that, twice per process; and grappler
 reports ``remapper failed: ... Mutation::Apply error: fanout ...`` at the first train step when it
 declines to fuse a discriminator's conv + bias + LeakyReLU whose pre-activation the backward pass
 needs (turning the remapper off altogether moved a Vanilla step by less than the 10% noise of the
-2-core Zen 4 it was timed on). All are written to file descriptor 2 by C++ code, so they are filtered there: fd 2 becomes a pipe into a small filter
-process that copies every other line to the real stderr. The filter ignores signals and exits when
-the last writer is gone, so nothing is lost even when this process aborts. Only on machines
-without an NVIDIA device, where the CUDA lines can never matter.
+2-core Zen 4 it was timed on). All are written to file descriptor 2 by C++ code, so they are
+filtered there: fd 2 becomes a pipe into a small filter process that copies every other line to
+the real stderr. The filter ignores signals and exits when the last writer is gone, so nothing is
+lost even when this process aborts. Only on machines without an NVIDIA device, where the CUDA
+lines can never matter.
 """
 import atexit
 import glob

@@ -84,7 +84,18 @@ def child_options():
     return {"process_group": 0, "preexec_fn": _die_with_parent if sys.platform == "linux" else None}
 
 
-def measure(step, scratch, records=4, timeout=1800):
+def seconds_per_step(records):
+    """Seconds per step from logged {step, time} records: the median over the intervals between
+    consecutive records, leaving out everything before the first record (compilation). A median,
+    so that one slow interval (a retrace, or another job taking the cores for a moment) does not
+    multiply a whole run's estimate."""
+    rates = sorted((b["time"] - a["time"]) / max(b["step"] - a["step"], 1)
+                   for a, b in zip(records, records[1:]))
+    middle = len(rates) // 2
+    return rates[middle] if len(rates) % 2 else (rates[middle - 1] + rates[middle]) / 2
+
+
+def measure(step, scratch, records=6, timeout=1800):
     """(seconds per step, total steps) of a training step from a warm-up on a scratch workdir."""
     workdir = os.path.join(scratch, step.name.replace("/", "_"))
     args = [a for a in step.args if not a.startswith("--workdir=")] + [
@@ -108,9 +119,7 @@ def measure(step, scratch, records=4, timeout=1800):
     if len(seen) < 2:
         tail = err.strip().splitlines()[-1] if err.strip() else f"exit status {proc.returncode}"
         raise ConfigError(f"the warm-up of step {step.name} failed: {tail}")
-    first, last = seen[0], seen[-1]  # the first interval holds compilation: leave it out
-    per_step = (last["time"] - first["time"]) / max(last["step"] - first["step"], 1)
-    return per_step, status["total_steps"]
+    return seconds_per_step(seen), status["total_steps"]
 
 
 def read_cache(cache_file, stream=sys.stdout):

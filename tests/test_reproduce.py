@@ -236,6 +236,18 @@ def test_a_dry_run_starts_nothing_and_a_bad_cache_is_estimated_again(tmp_path, m
     assert "swapgan/i_iii: not started; estimate 2 s" in text.getvalue()
 
 
+
+def test_a_warm_up_estimate_ignores_compilation_and_one_slow_interval():
+    from evaluation.reproduce import seconds_per_step
+
+    # steps 2..10 every 2 steps at 0.1 s/step, but the interval 6 -> 8 took 4 s (a retrace)
+    times = {2: 30.0, 4: 30.2, 6: 30.4, 8: 34.4, 10: 34.6}
+    records = [{"step": k, "time": t} for k, t in times.items()]
+    assert seconds_per_step(records) == pytest.approx(0.1)  # the mean would say 0.575
+    assert seconds_per_step(records[:3]) == pytest.approx(0.1)
+    assert seconds_per_step(records[2:4]) == pytest.approx(2.0)  # one interval: that interval
+
+
 CHILD = """
 import signal, sys, time
 def stop(signum, frame):

@@ -86,6 +86,16 @@ def _fused_instance_norm_tf(x, epsilon):
     return y if single else tf.transpose(tf.reshape(y, (h, w, n, c)), (2, 0, 1, 3))
 
 
+def _fused_dtypes():
+    """Dtypes the fused path takes: float32 and float16 everywhere; bfloat16 where measured and
+    tested, on CPUs (oneDNN) and under XLA. With a GPU visible, bfloat16 runs the definition: TF's
+    GPU kernel for it was never run here (no GPU with TensorFlow was available)."""
+    import tensorflow as tf
+
+    return ("float32", "float16") if tf.config.list_physical_devices("GPU") else \
+        ("float32", "float16", "bfloat16")
+
+
 @keras.saving.register_keras_serializable(package="cyclegan_swapgan")
 class InstanceNorm(layers.Layer):
     """``torch.nn.InstanceNorm2d(affine=False)`` for NHWC maps, computing
@@ -93,16 +103,17 @@ class InstanceNorm(layers.Layer):
     float32 statistics either way).
 
     Models otherwise use keras.ops only. This layer is the one exception (docs/decisions.md): on
-    the TensorFlow backend, for float32 and 16-bit maps, it calls TensorFlow's fused batch-norm
-    kernel, which computes the same function several times faster; float64 and every other backend
-    (the JAX step) run the keras.ops definition. tests/test_networks.py checks they agree."""
+    the TensorFlow backend, for float32 and 16-bit maps (``_fused_dtypes``), it calls
+    TensorFlow's fused batch-norm kernel, which computes the same function several times faster;
+    float64 and every other backend (the JAX step) run the keras.ops definition.
+    tests/test_networks.py checks they agree."""
 
     def __init__(self, epsilon=INSTANCE_NORM_EPSILON, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = float(epsilon)
 
     def call(self, x):
-        if keras.backend.backend() == "tensorflow" and x.dtype in ("float32", "bfloat16", "float16"):
+        if keras.backend.backend() == "tensorflow" and x.dtype in _fused_dtypes():
             return _fused_instance_norm_tf(x, self.epsilon)
         return instance_norm_reference(x, self.epsilon)
 

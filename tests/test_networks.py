@@ -172,3 +172,25 @@ def test_checkpoints_of_networks_with_keras_group_normalization_restore_into_ins
     tf.train.Checkpoint(g=new).read(path).assert_consumed()
     x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(np.asarray(new(x)), np.asarray(old(x)), atol=1e-5)
+
+
+def test_with_a_gpu_visible_bfloat16_runs_the_definition(monkeypatch):
+    import tensorflow as tf
+
+    from models import layers as model_layers
+
+    x = tf.cast(np.random.default_rng(1).normal(2.0, 3.0, (1, 8, 8, 4)), tf.bfloat16)
+    norm = model_layers.InstanceNorm(dtype="mixed_bfloat16")
+    fused = np.asarray(tf.cast(norm(x), tf.float32))
+    calls = []
+    real = model_layers._fused_instance_norm_tf
+    monkeypatch.setattr(model_layers, "_fused_instance_norm_tf", lambda *a: calls.append(1) or real(*a))
+    norm(x)
+    assert calls == [1]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["a GPU"] if kind == "GPU" else [])
+    defined = np.asarray(tf.cast(norm(x), tf.float32))
+    assert calls == [1]  # not called again
+    np.testing.assert_array_equal(  # both round float32 arithmetic to bfloat16 once
+        defined, fused)
+    model_layers.InstanceNorm()(tf.cast(x, tf.float32))
+    assert calls == [1, 1]  # float32 still takes the fused kernel

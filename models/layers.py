@@ -4,6 +4,8 @@ The reference CycleGAN (PyTorch) pads explicitly; Keras' ``padding="same"`` pads
 stride 2 and keeps the size of 4x4 stride-1 convs, so a "same"-padded port computes a different
 function. Every conv here is ``padding="valid"`` behind an explicit pad layer instead.
 """
+import functools
+
 import keras
 from keras import layers, ops
 
@@ -86,10 +88,12 @@ def _fused_instance_norm_tf(x, epsilon):
     return y if single else tf.transpose(tf.reshape(y, (h, w, n, c)), (2, 0, 1, 3))
 
 
+@functools.cache
 def _fused_dtypes():
     """Dtypes the fused path takes: float32 and float16 everywhere; bfloat16 where measured and
     tested, on CPUs (oneDNN) and under XLA. With a GPU visible, bfloat16 runs the definition: TF's
-    GPU kernel for it was never run here (no GPU with TensorFlow was available)."""
+    GPU kernel for it was never run here (no GPU with TensorFlow was available). Asked once per
+    process: the layer is called on every eager forward pass."""
     import tensorflow as tf
 
     return ("float32", "float16") if tf.config.list_physical_devices("GPU") else \

@@ -174,7 +174,7 @@ def test_checkpoints_of_networks_with_keras_group_normalization_restore_into_ins
     np.testing.assert_allclose(np.asarray(new(x)), np.asarray(old(x)), atol=1e-5)
 
 
-def test_with_a_gpu_visible_bfloat16_runs_the_definition(monkeypatch):
+def test_with_a_gpu_visible_bfloat16_runs_the_definition(monkeypatch, request):
     import tensorflow as tf
 
     from models import layers as model_layers
@@ -188,6 +188,8 @@ def test_with_a_gpu_visible_bfloat16_runs_the_definition(monkeypatch):
     norm(x)
     assert calls == [1]
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["a GPU"] if kind == "GPU" else [])
+    model_layers._fused_dtypes.cache_clear()  # asked once per process; this test changes the answer
+    request.addfinalizer(model_layers._fused_dtypes.cache_clear)  # the next test asks afresh
     defined = np.asarray(tf.cast(norm(x), tf.float32))
     assert calls == [1]  # not called again
     np.testing.assert_array_equal(  # both round float32 arithmetic to bfloat16 once

@@ -36,7 +36,7 @@ from evaluation.charts import bar_chart, table83_bars
 from evaluation.outputs import check_output_dir
 from evaluation.plan import SEED_FOLDER, seed_workdirs
 from evaluation.swapgan_method import SwapGANMethod
-from evaluation.table83_format import (  # noqa: F401 (VARIANTS, THESIS: the table's API)
+from evaluation.table83_format import (
     ORDERINGS,
     SIDES,
     THESIS,
